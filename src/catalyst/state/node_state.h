@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "catalyst/state/local_service.h"
+#include "catalyst/state/peer.h"
+#include "catalyst/state/route.h"
+#include "catalyst/state/state_delta.h"
+
+namespace catalyst::state {
+
+// Who this node is.
+struct NodeIdentity {
+  std::string name;
+  std::vector<std::string> domains;
+  std::string endpoint;      // our peering URL
+  std::string envoy_address; // our data-plane address, advertised to peers
+
+  bool operator==(const NodeIdentity&) const = default;
+};
+
+// The whole control-plane state of a node (seed: Route Table, Peer List, Local Services).
+//
+// A value type. Only the pipeline changes it, and only through apply(StateDelta): plugins see it
+// as `const NodeState&`. Every container is ordered, so iteration (and so every rendering of
+// the state) is deterministic. Applying a delta costs O(size of the delta × log n).
+class NodeState {
+public:
+  using PathsByPeer = std::map<std::string, LearnedPath>; // neighbour -> its path
+
+  NodeState() = default;
+  explicit NodeState(NodeIdentity self) : self_(std::move(self)) {}
+
+  const NodeIdentity& self() const { return self_; }
+  const std::map<std::string, Peer>& peers() const { return peers_; }
+  const std::map<std::string, LocalRoute>& localRoutes() const { return local_routes_; }
+  const std::map<std::string, LocalService>& services() const { return services_; }
+  // Adj-RIB-In, grouped by route: every path every neighbour gave us.
+  const std::map<RouteKey, PathsByPeer>& adjRibIn() const { return adj_rib_in_; }
+  // Loc-RIB: for each learned route, the neighbour whose path is best.
+  const std::map<RouteKey, std::string>& locRib() const { return loc_rib_; }
+  // Number of deltas committed so far.
+  uint64_t generation() const { return generation_; }
+
+  const Peer* findPeer(const std::string& name) const;
+  const LocalRoute* findLocalRoute(const std::string& name) const;
+  const LocalService* findService(const std::string& name) const;
+  // The candidate paths for `key`, or nullptr when no neighbour has one.
+  const PathsByPeer* findCandidates(const RouteKey& key) const;
+  // The path `peer` gave for `key`, or nullptr.
+  const LearnedPath* findPath(const std::string& peer, const RouteKey& key) const;
+  // The best path for `key`, or nullptr when the route is not learned.
+  const LearnedPath* findBest(const RouteKey& key) const;
+  // The keys of every path learned from `peer` (an index kept by apply()).
+  const std::set<RouteKey>* pathsFrom(const std::string& peer) const;
+
+  // Applies every operation of `delta` in order and counts one generation. Operations that
+  // refer to something absent are no-ops, so apply() never fails. Returns the number of
+  // operations that were no-ops (a plugin bug if non-zero; the pipeline reports it).
+  std::size_t apply(const StateDelta& delta);
+
+  bool operator==(const NodeState&) const = default;
+
+private:
+  bool applyOne(const DeltaOp& op);
+
+  NodeIdentity self_;
+  std::map<std::string, Peer> peers_;
+  std::map<std::string, LocalRoute> local_routes_;
+  std::map<std::string, LocalService> services_;
+  std::map<RouteKey, PathsByPeer> adj_rib_in_;
+  std::map<std::string, std::set<RouteKey>> paths_by_peer_;
+  std::map<RouteKey, std::string> loc_rib_;
+  uint64_t generation_ = 0;
+};
+
+using NodeStatePtr = std::unique_ptr<NodeState>;
+
+} // namespace catalyst::state
