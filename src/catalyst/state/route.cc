@@ -17,7 +17,9 @@ constexpr std::array<std::pair<Protocol, std::string_view>, 6> kProtocolNames{{
     {Protocol::Udp, "udp"},
 }};
 
-bool isAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool isAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
 bool isHealthy(const LearnedPath& p) { return p.route.health_status != HealthStatus::Down; }
 
@@ -41,7 +43,9 @@ std::optional<Protocol> parseProtocol(std::string_view text) {
   return std::nullopt;
 }
 
-std::string_view toString(HealthStatus status) { return status == HealthStatus::Up ? "up" : "down"; }
+std::string_view toString(HealthStatus status) {
+  return status == HealthStatus::Up ? "up" : "down";
+}
 
 std::optional<HealthStatus> parseHealthStatus(std::string_view text) {
   if (text == "up") {
@@ -55,15 +59,16 @@ std::optional<HealthStatus> parseHealthStatus(std::string_view text) {
 
 Status validateName(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameLength) {
-    return invalidArgument(fmt::format("must be 1-{} characters (got {})", kMaxNameLength, name.size()));
+    return invalidArgument(
+        fmt::format("must be 1-{} characters (got {})", kMaxNameLength, name.size()));
   }
   if (!isAlnum(name.front()) || !isAlnum(name.back())) {
     return invalidArgument("must start and end with a letter or digit");
   }
   for (char c : name) {
     if (!isAlnum(c) && c != '.' && c != '_' && c != '-') {
-      return invalidArgument(fmt::format("character '{}' not allowed (letters, digits, '.', '_', '-')",
-                                         c));
+      return invalidArgument(
+          fmt::format("character '{}' not allowed (letters, digits, '.', '_', '-')", c));
     }
   }
   return {};
@@ -74,8 +79,7 @@ Status validateRoute(const Route& route) {
     return invalidArgument("name: " + st.error().message);
   }
   if (route.endpoint && route.endpoint->size() > kMaxEndpointLength) {
-    return invalidArgument(
-        fmt::format("endpoint: longer than {} characters", kMaxEndpointLength));
+    return invalidArgument(fmt::format("endpoint: longer than {} characters", kMaxEndpointLength));
   }
   if (route.tags.size() > kMaxTags) {
     return invalidArgument(fmt::format("tags: more than {} tags", kMaxTags));
@@ -85,7 +89,8 @@ Status validateRoute(const Route& route) {
   }
   for (const auto& tag : route.tags) {
     if (tag.size() > kMaxNameLength) {
-      return invalidArgument(fmt::format("tags: a tag is longer than {} characters", kMaxNameLength));
+      return invalidArgument(
+          fmt::format("tags: a tag is longer than {} characters", kMaxNameLength));
     }
   }
   if (route.envoy_port && *route.envoy_port == 0) {

@@ -63,9 +63,9 @@ struct RouteKey {
 
 // One candidate path learned from a neighbour (an Adj-RIB-In entry).
 struct LearnedPath {
-  Route route;                         // as the neighbour advertised it
-  std::string peer;                    // the neighbour it came from
-  std::vector<std::string> node_path;  // [peer, ..., origin]
+  Route route;                        // as the neighbour advertised it
+  std::string peer;                   // the neighbour it came from
+  std::vector<std::string> node_path; // [peer, ..., origin]
   std::string origin_node;
   bool is_stale = false;
 

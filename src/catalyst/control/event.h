@@ -1,0 +1,83 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "catalyst/common/time_source.h"
+#include "catalyst/state/local_service.h"
+#include "catalyst/state/peer.h"
+#include "catalyst/state/route.h"
+
+namespace catalyst::control {
+
+// Everything that can happen to a node enters the pipeline as one of these (seed: "a unified
+// event channel"): peer messages, timer ticks, local-service events and admin commands.
+namespace ev {
+
+// Timer ticks. `now` is the injected clock's time when the tick was taken.
+struct TimerTick {
+  MonotonicTime now;
+};
+
+// Peer messages.
+struct PeerSessionUp {
+  std::string peer;
+  std::optional<std::chrono::milliseconds> graceful_restart_time;
+};
+struct PeerSessionDown {
+  std::string peer;
+  state::CloseCode code = state::CloseCode::TransportError;
+  MonotonicTime now;
+};
+struct PeerUpdate {
+  std::string peer;
+  std::vector<state::UpdateItem> items;
+};
+
+// Local-service events.
+struct ServiceRegistered {
+  state::LocalService service;
+};
+struct ServiceDeregistered {
+  std::string name;
+};
+struct ServiceHealthChanged {
+  std::string name;
+  state::HealthStatus status = state::HealthStatus::Up;
+  std::optional<double> response_time_ms;
+  std::string checked_at; // ISO-8601
+};
+struct ProcessExited {
+  std::string service;
+  int exit_status = 0;
+};
+
+// Admin commands (config at start-up, CLI, RPC).
+struct AddPeer {
+  state::PeerInfo info;
+};
+struct RemovePeer {
+  std::string name;
+};
+struct AddRoute {
+  state::Route route;
+  state::RouteSource source = state::RouteSource::Admin;
+};
+struct RemoveRoute {
+  std::string name;
+};
+
+} // namespace ev
+
+using Event =
+    std::variant<ev::TimerTick, ev::PeerSessionUp, ev::PeerSessionDown, ev::PeerUpdate,
+                 ev::ServiceRegistered, ev::ServiceDeregistered, ev::ServiceHealthChanged,
+                 ev::ProcessExited, ev::AddPeer, ev::RemovePeer, ev::AddRoute, ev::RemoveRoute>;
+
+// A short name for logs and metrics: "timer_tick", "peer_update", ...
+std::string_view eventName(const Event& event);
+
+} // namespace catalyst::control

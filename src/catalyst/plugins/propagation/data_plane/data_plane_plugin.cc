@@ -1,0 +1,44 @@
+#include "catalyst/plugins/propagation/data_plane/data_plane_plugin.h"
+
+namespace catalyst::plugins {
+
+using control::fx::DataPlaneRoute;
+
+std::vector<control::Effect> DataPlanePlugin::evaluate(const state::NodeState& committed,
+                                                       const state::StateDelta& change,
+                                                       const control::Event& /*event*/) const {
+  control::fx::ConfigureDataPlane config;
+  for (const state::DeltaOp& o : change.ops) {
+    if (const auto* up = std::get_if<state::op::UpsertLocalRoute>(&o)) {
+      const state::Route& r = up->route.route;
+      DataPlaneRoute route{DataPlaneRoute::Kind::Ingress,
+                           {r.name, committed.self().name},
+                           r.protocol,
+                           r.endpoint,
+                           std::nullopt,
+                           std::nullopt};
+      config.upserts.push_back(std::move(route));
+    } else if (const auto* rm = std::get_if<state::op::RemoveLocalRoute>(&o)) {
+      config.removals.push_back({rm->name, committed.self().name});
+    } else if (const auto* sel = std::get_if<state::op::SelectBest>(&o)) {
+      const state::LearnedPath* best = committed.findBest(sel->key);
+      if (best == nullptr) {
+        continue;
+      }
+      DataPlaneRoute route{DataPlaneRoute::Kind::Egress, sel->key,
+                           best->route.protocol,         std::nullopt,
+                           best->route.envoy_address,    best->route.envoy_port};
+      config.upserts.push_back(std::move(route));
+    } else if (const auto* clr = std::get_if<state::op::ClearBest>(&o)) {
+      config.removals.push_back(clr->key);
+    }
+  }
+  if (config.upserts.empty() && config.removals.empty()) {
+    return {};
+  }
+  std::vector<control::Effect> out;
+  out.emplace_back(std::move(config));
+  return out;
+}
+
+} // namespace catalyst::plugins

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "catalyst/state/node_state.h"
+#include "catalyst/state/state_delta.h"
+
+namespace catalyst::plugins {
+
+// Collects changes to Adj-RIB-In paths on top of a state, then turns them into delta
+// operations: the path upserts/removals, followed by the Loc-RIB decision for every touched
+// route (SelectBest when the best path is new or its attributes changed, ClearBest when no
+// path is left). Cost follows the number of touched routes and their candidate paths.
+class PathChanges {
+public:
+  explicit PathChanges(const state::NodeState& state) : state_(state) {}
+
+  // The path `path.peer` gives for `path.key()` becomes `path` (no-op when identical).
+  void upsert(state::LearnedPath path);
+  // `peer` no longer gives a path for `key` (no-op when it gives none).
+  void remove(const std::string& peer, const state::RouteKey& key);
+
+  // Appends the operations to `delta`.
+  void emit(state::StateDelta& delta) const;
+
+private:
+  // The path `peer` gives for `key` with the changes so far applied.
+  const state::LearnedPath* current(const std::string& peer, const state::RouteKey& key) const;
+
+  const state::NodeState& state_;
+  // key -> peer -> new path (nullopt: removed)
+  std::map<state::RouteKey, std::map<std::string, std::optional<state::LearnedPath>>> changes_;
+};
+
+} // namespace catalyst::plugins

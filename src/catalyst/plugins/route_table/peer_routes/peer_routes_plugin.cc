@@ -1,0 +1,167 @@
+#include "catalyst/plugins/route_table/peer_routes/peer_routes_plugin.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "catalyst/control/effect.h"
+#include "catalyst/plugins/route_table/path_changes.h"
+
+namespace catalyst::plugins {
+namespace {
+
+using control::PhaseOneResult;
+using control::Rejection;
+
+void removeAllFrom(const state::NodeState& s, const std::string& peer, PathChanges& changes) {
+  if (const auto* keys = s.pathsFrom(peer)) {
+    for (const state::RouteKey& key : *keys) {
+      changes.remove(peer, key);
+    }
+  }
+}
+
+PhaseOneResult onUpdate(const state::NodeState& s, const control::ev::PeerUpdate& e) {
+  PhaseOneResult r;
+  const state::Peer* peer = s.findPeer(e.peer);
+  if (peer == nullptr) {
+    r.rejections.push_back({"unknown_peer", fmt::format("no peer named '{}'", e.peer)});
+    return r;
+  }
+  if (peer->status != state::ConnectionStatus::Connected) {
+    r.rejections.push_back(
+        {"session_not_established", fmt::format("no established session with '{}'", e.peer)});
+    return r;
+  }
+  if (e.items.size() > control::kMaxUpdateItems) {
+    r.rejections.push_back(
+        {"oversize_batch", fmt::format("{} items in one update (at most {})", e.items.size(),
+                                       control::kMaxUpdateItems)});
+    return r;
+  }
+  for (std::size_t i = 0; i < e.items.size(); ++i) {
+    if (auto st = validateUpdateItem(e.items[i], e.peer); !st) {
+      r.rejections.push_back(
+          {"invalid_update", fmt::format("updates[{}].{}", i, st.error().message)});
+      return r;
+    }
+  }
+
+  PathChanges changes(s);
+  for (const state::UpdateItem& item : e.items) {
+    const state::RouteKey key{item.route.name, item.origin_node};
+    if (item.action == state::UpdateItem::Action::Remove) {
+      changes.remove(e.peer, key);
+      continue;
+    }
+    if (std::find(item.node_path.begin(), item.node_path.end(), s.self().name) !=
+        item.node_path.end()) {
+      r.rejections.push_back(
+          {"loop_detected",
+           fmt::format("route '{}' from '{}': nodePath contains this node; dropped",
+                       item.route.name, e.peer)});
+      continue;
+    }
+    changes.upsert(state::LearnedPath{item.route, e.peer, item.node_path, item.origin_node,
+                                      /*is_stale=*/false});
+  }
+  changes.emit(r.delta);
+  return r;
+}
+
+PhaseOneResult onSessionDown(const state::NodeState& s, const control::ev::PeerSessionDown& e) {
+  PhaseOneResult r;
+  const state::Peer* peer = s.findPeer(e.peer);
+  if (peer == nullptr) {
+    return r;
+  }
+  PathChanges changes(s);
+  const bool keep_stale =
+      e.code == state::CloseCode::TransportError && peer->graceful_restart_time.has_value();
+  if (keep_stale) {
+    if (const auto* keys = s.pathsFrom(e.peer)) {
+      for (const state::RouteKey& key : *keys) {
+        state::LearnedPath stale = *s.findPath(e.peer, key);
+        stale.is_stale = true;
+        changes.upsert(std::move(stale));
+      }
+    }
+  } else {
+    removeAllFrom(s, e.peer, changes);
+  }
+  changes.emit(r.delta);
+  return r;
+}
+
+PhaseOneResult onRemovePeer(const state::NodeState& s, const control::ev::RemovePeer& e) {
+  PhaseOneResult r;
+  PathChanges changes(s);
+  removeAllFrom(s, e.name, changes);
+  changes.emit(r.delta);
+  return r;
+}
+
+PhaseOneResult onTick(const state::NodeState& s, const control::ev::TimerTick& e) {
+  PhaseOneResult r;
+  PathChanges changes(s);
+  for (const auto& [name, peer] : s.peers()) {
+    if (!peer.stale_until || *peer.stale_until > e.now) {
+      continue;
+    }
+    if (const auto* keys = s.pathsFrom(name)) {
+      for (const state::RouteKey& key : *keys) {
+        if (s.findPath(name, key)->is_stale) {
+          changes.remove(name, key);
+        }
+      }
+    }
+  }
+  changes.emit(r.delta);
+  return r;
+}
+
+} // namespace
+
+Status validateUpdateItem(const state::UpdateItem& item, const std::string& sender) {
+  if (auto st = state::validateRoute(item.route); !st) {
+    return invalidArgument("route." + st.error().message);
+  }
+  if (item.node_path.empty() || item.node_path.size() > state::kMaxNodePathLength) {
+    return invalidArgument(fmt::format("nodePath: must hold 1-{} node ids (got {})",
+                                       state::kMaxNodePathLength, item.node_path.size()));
+  }
+  for (const std::string& id : item.node_path) {
+    if (id.empty() || id.size() > state::kMaxNameLength) {
+      return invalidArgument(
+          fmt::format("nodePath: node ids must be 1-{} characters", state::kMaxNameLength));
+    }
+  }
+  if (item.node_path.front() != sender) {
+    return invalidArgument(
+        fmt::format("nodePath[0]: '{}' is not the sender '{}'", item.node_path.front(), sender));
+  }
+  if (item.origin_node != item.node_path.back()) {
+    return invalidArgument(fmt::format("originNode: '{}' is not the last nodePath entry '{}'",
+                                       item.origin_node, item.node_path.back()));
+  }
+  return {};
+}
+
+control::PhaseOneResult PeerRoutesPlugin::apply(const state::NodeState& state,
+                                                const control::Event& event) const {
+  if (const auto* e = std::get_if<control::ev::PeerUpdate>(&event)) {
+    return onUpdate(state, *e);
+  }
+  if (const auto* e = std::get_if<control::ev::PeerSessionDown>(&event)) {
+    return onSessionDown(state, *e);
+  }
+  if (const auto* e = std::get_if<control::ev::RemovePeer>(&event)) {
+    return onRemovePeer(state, *e);
+  }
+  if (const auto* e = std::get_if<control::ev::TimerTick>(&event)) {
+    return onTick(state, *e);
+  }
+  return {};
+}
+
+} // namespace catalyst::plugins
