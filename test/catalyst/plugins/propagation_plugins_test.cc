@@ -1,0 +1,211 @@
+// Table-driven tests of the propagation plugins: (committed state, change, event) -> effects.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "catalyst/plugins/propagation/data_plane/data_plane_plugin.h"
+#include "catalyst/plugins/propagation/peer_advertiser/peer_advertiser_plugin.h"
+#include "catalyst/plugins/propagation/process_supervisor/process_supervisor_plugin.h"
+#include "support/describe.h"
+#include "support/state_builders.h"
+
+namespace catalyst::plugins {
+namespace {
+
+using namespace control::ev; // NOLINT(google-build-using-namespace): event names read as a table
+using control::Effect;
+using control::fx::ConfigureDataPlane;
+using control::fx::DataPlaneRoute;
+using control::fx::SendUpdate;
+using state::ConnectionStatus;
+using state::RouteKey;
+using state::UpdateItem;
+namespace op = state::op;
+using testing::describe;
+using testing::path;
+using testing::peer;
+using testing::route;
+using testing::StateBuilder;
+
+struct Case {
+  std::string name;
+  std::function<state::NodeState()> committed;
+  std::vector<state::DeltaOp> change;
+  control::Event event;
+  std::vector<Effect> effects;
+};
+
+void runTable(const control::PropagationPlugin& plugin, const std::vector<Case>& cases) {
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::vector<Effect> got = plugin.evaluate(c.committed(), {c.change}, c.event);
+    EXPECT_EQ(got, c.effects) << "got " << describe(got) << "\nwant " << describe(c.effects);
+  }
+}
+
+// What node-b sends for its own route `name`.
+UpdateItem ownAdd(const std::string& name) {
+  state::Route r = route(name);
+  r.envoy_address = "127.0.0.1";
+  return UpdateItem{UpdateItem::Action::Add, r, {"node-b"}, "node-b"};
+}
+
+// What node-b sends for the best path `p`.
+UpdateItem relayed(const state::LearnedPath& p) {
+  UpdateItem item{UpdateItem::Action::Add, p.route, {"node-b"}, p.origin_node};
+  item.route.envoy_address = "127.0.0.1";
+  item.route.envoy_port.reset();
+  item.node_path.insert(item.node_path.end(), p.node_path.begin(), p.node_path.end());
+  return item;
+}
+
+UpdateItem withdraw(const std::string& name, const std::string& origin) {
+  state::Route r;
+  r.name = name;
+  return UpdateItem{UpdateItem::Action::Remove, r, {"node-b"}, origin};
+}
+
+TEST(PeerAdvertiserPluginTest, Table) {
+  const RouteKey books{"books", "node-a"};
+  state::LearnedPath via_a = path("node-a", "books");
+  via_a.route.envoy_port = 10001;
+  via_a.route.envoy_address = "10.0.0.1";
+  state::LearnedPath via_c = path("node-c", "books", {"node-x", "node-a"});
+
+  auto abc = [=] {
+    return StateBuilder("node-b")
+        .withPeer(peer("node-a"))
+        .withPeer(peer("node-c"))
+        .withPeer(peer("node-d", ConnectionStatus::Closed))
+        .withLocal(route("mine"))
+        .withPath(via_a)
+        .build();
+  };
+  auto via_c_only = [=] {
+    return StateBuilder("node-b")
+        .withPeer(peer("node-a"))
+        .withPeer(peer("node-c"))
+        .withPath(via_c)
+        .build();
+  };
+  auto empty_with_peers = [] {
+    return StateBuilder("node-b").withPeer(peer("node-a")).withPeer(peer("node-c")).build();
+  };
+  auto many_local = [] {
+    StateBuilder b("node-b");
+    b.withPeer(peer("node-c"));
+    for (int i = 0; i < 1001; ++i) {
+      b.withLocal(route("r" + std::to_string(i)));
+    }
+    return b.build();
+  };
+
+  std::vector<UpdateItem> first_chunk;
+  for (int i = 0; i < 1001; ++i) {
+    first_chunk.push_back(ownAdd("r" + std::to_string(i)));
+  }
+  // Local routes come out in name order: r0, r1, r10, r100, r1000, r101, ...
+  std::sort(first_chunk.begin(), first_chunk.end(),
+            [](const UpdateItem& x, const UpdateItem& y) { return x.route.name < y.route.name; });
+  std::vector<UpdateItem> second_chunk(first_chunk.begin() + 1000, first_chunk.end());
+  first_chunk.resize(1000);
+
+  const std::vector<Case> cases = {
+      {"local route goes to every connected peer", abc,
+       {op::UpsertLocalRoute{state::LocalRoute{route("mine"), state::RouteSource::Admin}}},
+       AddRoute{route("mine")},
+       {SendUpdate{"node-a", {ownAdd("mine")}}, SendUpdate{"node-c", {ownAdd("mine")}}}},
+      {"local route removal", empty_with_peers, {op::RemoveLocalRoute{"mine"}},
+       RemoveRoute{"mine"},
+       {SendUpdate{"node-a", {withdraw("mine", "node-b")}},
+        SendUpdate{"node-c", {withdraw("mine", "node-b")}}}},
+      {"new best: relayed with our address, withdrawn toward its source", abc,
+       {op::UpsertPath{via_a}, op::SelectBest{books, "node-a"}}, PeerUpdate{},
+       {SendUpdate{"node-a", {withdraw("books", "node-a")}},
+        SendUpdate{"node-c", {relayed(via_a)}}}},
+      {"a peer on the path is excluded", via_c_only,
+       {op::SelectBest{books, "node-c"}}, PeerUpdate{},
+       {SendUpdate{"node-a", {withdraw("books", "node-a")}},
+        SendUpdate{"node-c", {withdraw("books", "node-a")}}}},
+      {"no path left: withdrawn everywhere", empty_with_peers, {op::ClearBest{books}},
+       PeerUpdate{},
+       {SendUpdate{"node-a", {withdraw("books", "node-a")}},
+        SendUpdate{"node-c", {withdraw("books", "node-a")}}}},
+      {"a stored alternate that is not best sends nothing", abc, {op::UpsertPath{via_c}},
+       PeerUpdate{}, {}},
+      {"session up sends that peer the full table", abc,
+       {op::UpsertPeer{peer("node-c")}}, PeerSessionUp{"node-c", std::nullopt},
+       {SendUpdate{"node-c", {ownAdd("mine"), relayed(via_a)}}}},
+      {"full table to the source leaves out its own routes", abc, {},
+       PeerSessionUp{"node-a", std::nullopt}, {SendUpdate{"node-a", {ownAdd("mine")}}}},
+      {"full table is chunked at 1000 items", many_local, {}, PeerSessionUp{"node-c", {}},
+       {SendUpdate{"node-c", first_chunk}, SendUpdate{"node-c", second_chunk}}},
+      {"nothing committed, nothing sent", abc, {}, TimerTick{}, {}},
+  };
+  runTable(PeerAdvertiserPlugin{}, cases);
+}
+
+TEST(DataPlanePluginTest, Table) {
+  const RouteKey books{"books", "node-a"};
+  state::LearnedPath via_a = path("node-a", "books");
+  via_a.route.envoy_port = 10001;
+  via_a.route.envoy_address = "10.0.0.1";
+  auto committed = [=] {
+    return StateBuilder("node-b").withPeer(peer("node-a")).withPath(via_a).build();
+  };
+  const state::Route mine = route("mine", "http://127.0.0.1:8080", state::Protocol::Tcp);
+
+  const std::vector<Case> cases = {
+      {"local route: ingress to the service", committed,
+       {op::UpsertLocalRoute{state::LocalRoute{mine, state::RouteSource::Admin}}},
+       AddRoute{mine},
+       {ConfigureDataPlane{{DataPlaneRoute{DataPlaneRoute::Kind::Ingress,
+                                           {"mine", "node-b"},
+                                           state::Protocol::Tcp,
+                                           "http://127.0.0.1:8080",
+                                           std::nullopt,
+                                           std::nullopt}},
+                          {}}}},
+      {"best path: egress to the neighbour's next hop", committed,
+       {op::UpsertPath{via_a}, op::SelectBest{books, "node-a"}}, PeerUpdate{},
+       {ConfigureDataPlane{
+           {DataPlaneRoute{DataPlaneRoute::Kind::Egress, books, state::Protocol::Http,
+                           std::nullopt, "10.0.0.1", 10001}},
+           {}}}},
+      {"removals", committed, {op::RemoveLocalRoute{"mine"}, op::ClearBest{books}},
+       RemoveRoute{"mine"}, {ConfigureDataPlane{{}, {{"mine", "node-b"}, books}}}},
+      {"peer changes do not touch the data plane", committed, {op::UpsertPeer{peer("node-x")}},
+       AddPeer{}, {}},
+  };
+  runTable(DataPlanePlugin{}, cases);
+}
+
+TEST(ProcessSupervisorPluginTest, Table) {
+  state::LocalService vpn;
+  vpn.name = "vpn";
+  vpn.route = route("vpn");
+  vpn.command = {"/usr/bin/wg-quick", "up", "wg0"};
+  vpn.process = state::LocalService::ProcessState::Running;
+  state::LocalService plain = vpn;
+  plain.command.clear();
+  plain.process = state::LocalService::ProcessState::NotManaged;
+  auto committed = [] { return StateBuilder("node-a").build(); };
+
+  const std::vector<Case> cases = {
+      {"registration with a command starts it", committed, {op::UpsertService{vpn}},
+       ServiceRegistered{vpn}, {control::fx::StartProcess{"vpn", vpn.command}}},
+      {"registration without a command starts nothing", committed, {op::UpsertService{plain}},
+       ServiceRegistered{plain}, {}},
+      {"a health change does not restart it", committed, {op::UpsertService{vpn}},
+       ServiceHealthChanged{"vpn", state::HealthStatus::Up, std::nullopt, ""}, {}},
+      {"removal stops it", committed, {op::RemoveService{"vpn"}}, ServiceDeregistered{"vpn"},
+       {control::fx::StopProcess{"vpn"}}},
+  };
+  runTable(ProcessSupervisorPlugin{}, cases);
+}
+
+} // namespace
+} // namespace catalyst::plugins

@@ -1,0 +1,81 @@
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "catalyst/state/route.h"
+#include "support/state_builders.h"
+
+namespace catalyst::state {
+namespace {
+
+using testing::path;
+
+TEST(RouteTest, ProtocolNamesRoundTrip) {
+  for (auto p : {Protocol::Http, Protocol::HttpGraphql, Protocol::HttpGql, Protocol::HttpGrpc,
+                 Protocol::Tcp, Protocol::Udp}) {
+    EXPECT_EQ(parseProtocol(toString(p)), p);
+  }
+  EXPECT_EQ(parseProtocol("HTTP"), std::nullopt);
+  EXPECT_EQ(parseProtocol("sctp"), std::nullopt);
+}
+
+TEST(RouteTest, NameValidation) {
+  struct Case {
+    std::string name;
+    bool ok;
+  };
+  const Case cases[] = {
+      {"books-api", true},       {"a", true},          {"Books.API_v2", true},
+      {"", false},               {"-books", false},    {"books-", false},
+      {"books api", false},      {"bööks", false},     {std::string(253, 'a'), true},
+      {std::string(254, 'a'), false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(validateName(c.name).has_value(), c.ok) << "name '" << c.name << "'";
+  }
+}
+
+TEST(RouteTest, RouteValidationNamesTheField) {
+  Route r = testing::route("books");
+  EXPECT_TRUE(validateRoute(r));
+
+  Route long_endpoint = r;
+  long_endpoint.endpoint = std::string(2049, 'x');
+  EXPECT_EQ(validateRoute(long_endpoint).error().message, "endpoint: longer than 2048 characters");
+
+  Route many_tags = r;
+  many_tags.tags.assign(33, "t");
+  EXPECT_EQ(validateRoute(many_tags).error().message, "tags: more than 32 tags");
+
+  Route bad_name = r;
+  bad_name.name = "x y";
+  EXPECT_EQ(validateRoute(bad_name).error().message.substr(0, 6), "name: ");
+
+  Route port_zero = r;
+  port_zero.envoy_port = 0;
+  EXPECT_FALSE(validateRoute(port_zero));
+}
+
+TEST(RouteTest, BestPathRules) {
+  // 1. shorter nodePath wins, whatever the names.
+  EXPECT_TRUE(preferredOver(path("z", "r", {"o"}), path("a", "r", {"x", "o"})));
+  // 2. not stale over stale.
+  EXPECT_TRUE(preferredOver(path("z", "r", {"o"}), path("a", "r", {"o"}, /*stale=*/true)));
+  // 3. health up (or unknown) over down.
+  LearnedPath down = path("a", "r", {"o"});
+  down.route.health_status = HealthStatus::Down;
+  EXPECT_TRUE(preferredOver(path("z", "r", {"o"}), down));
+  // 4. lowest neighbour name.
+  EXPECT_TRUE(preferredOver(path("a", "r", {"o"}), path("b", "r", {"o"})));
+  EXPECT_FALSE(preferredOver(path("b", "r", {"o"}), path("a", "r", {"o"})));
+  // Irreflexive.
+  EXPECT_FALSE(preferredOver(path("a", "r", {"o"}), path("a", "r", {"o"})));
+
+  EXPECT_EQ(preferenceReason(path("z", "r", {"o"}), path("a", "r", {"x", "o"})),
+            "shorter nodePath (2 < 3)");
+  EXPECT_EQ(preferenceReason(path("a", "r", {"o"}), path("b", "r", {"o"})),
+            "lower neighbour name (a < b)");
+}
+
+} // namespace
+} // namespace catalyst::state
