@@ -42,8 +42,8 @@ inline std::string describe(const state::DeltaOp& o) {
         } else if constexpr (std::is_same_v<T, op::RemoveService>) {
           return "RemoveService(" + v.name + ")";
         } else if constexpr (std::is_same_v<T, op::UpsertPath>) {
-          return "UpsertPath(" + v.path.peer + "," + v.path.route.name + "@" +
-                 v.path.origin_node + (v.path.is_stale ? ",stale" : "") + ")";
+          return "UpsertPath(" + v.path.peer + "," + v.path.route.name + "@" + v.path.origin_node +
+                 (v.path.is_stale ? ",stale" : "") + ")";
         } else if constexpr (std::is_same_v<T, op::RemovePath>) {
           return "RemovePath(" + v.peer + "," + v.key.name + "@" + v.key.origin_node + ")";
         } else if constexpr (std::is_same_v<T, op::SelectBest>) {
@@ -79,8 +79,8 @@ inline std::string describe(const control::Effect& e) {
         } else if constexpr (std::is_same_v<T, fx::ConfigureDataPlane>) {
           std::string out = "ConfigureDataPlane(";
           for (const auto& r : v.upserts) {
-            out += (r.kind == fx::DataPlaneRoute::Kind::Ingress ? " +in:" : " +out:") +
-                   r.key.name + "@" + r.key.origin_node;
+            out += (r.kind == fx::DataPlaneRoute::Kind::Ingress ? " +in:" : " +out:") + r.key.name +
+                   "@" + r.key.origin_node;
           }
           for (const auto& k : v.removals) {
             out += " -" + k.name + "@" + k.origin_node;

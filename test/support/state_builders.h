@@ -56,12 +56,11 @@ inline state::Peer peer(std::string name,
 class StateBuilder {
 public:
   explicit StateBuilder(std::string self = "node-b")
-      : state_(state::NodeIdentity{std::move(self), {"example.local"}, "ws://127.0.0.1:3000/rpc",
-                                   "127.0.0.1"}) {}
+      : state_(state::NodeIdentity{
+            std::move(self), {"example.local"}, "ws://127.0.0.1:3000/rpc", "127.0.0.1"}) {}
 
   StateBuilder& withPeer(state::Peer p) { return op(state::op::UpsertPeer{std::move(p)}); }
-  StateBuilder& withLocal(state::Route r,
-                          state::RouteSource source = state::RouteSource::Admin) {
+  StateBuilder& withLocal(state::Route r, state::RouteSource source = state::RouteSource::Admin) {
     return op(state::op::UpsertLocalRoute{state::LocalRoute{std::move(r), source}});
   }
   StateBuilder& withService(state::LocalService s) {

@@ -9,6 +9,7 @@
 #include "catalyst/plugins/route_table/local_routes/local_routes_plugin.h"
 #include "catalyst/plugins/route_table/peer_list/peer_list_plugin.h"
 #include "catalyst/plugins/route_table/peer_routes/peer_routes_plugin.h"
+
 #include "support/describe.h"
 #include "support/state_builders.h"
 
@@ -43,8 +44,7 @@ void runTable(const control::RouteTablePlugin& plugin, const std::vector<Case>& 
     const state::NodeState before = c.state();
     control::PhaseOneResult r = plugin.apply(before, c.event);
     const StateDelta expected{c.delta};
-    EXPECT_EQ(r.delta, expected) << "got " << describe(r.delta) << "\nwant "
-                                 << describe(expected);
+    EXPECT_EQ(r.delta, expected) << "got " << describe(r.delta) << "\nwant " << describe(expected);
     std::vector<std::string> reasons;
     for (const auto& rej : r.rejections) {
       reasons.push_back(rej.reason);
@@ -72,15 +72,34 @@ TEST(PeerRoutesPluginTest, Table) {
   state::LearnedPath via_a_stale = via_a;
   via_a_stale.is_stale = true;
 
-  auto with_both = [=] { return StateBuilder("node-b").withPeer(peer("node-a")).withPeer(peer("node-c")).withPath(via_a).withPath(via_c).build(); };
-  auto with_a = [=] { return StateBuilder("node-b").withPeer(peer("node-a")).withPeer(peer("node-c")).withPath(via_a).build(); };
+  auto with_both = [=] {
+    return StateBuilder("node-b")
+        .withPeer(peer("node-a"))
+        .withPeer(peer("node-c"))
+        .withPath(via_a)
+        .withPath(via_c)
+        .build();
+  };
+  auto with_a = [=] {
+    return StateBuilder("node-b")
+        .withPeer(peer("node-a"))
+        .withPeer(peer("node-c"))
+        .withPath(via_a)
+        .build();
+  };
   auto z_via_a = [] {
-    return StateBuilder("node-b").withPeer(peer("node-a")).withPeer(peer("node-c"))
-        .withPath(path("node-a", "svc", {"node-z"})).build();
+    return StateBuilder("node-b")
+        .withPeer(peer("node-a"))
+        .withPeer(peer("node-c"))
+        .withPath(path("node-a", "svc", {"node-z"}))
+        .build();
   };
   auto z_via_c = [] {
-    return StateBuilder("node-b").withPeer(peer("node-a")).withPeer(peer("node-c"))
-        .withPath(path("node-c", "svc", {"node-z"})).build();
+    return StateBuilder("node-b")
+        .withPeer(peer("node-a"))
+        .withPeer(peer("node-c"))
+        .withPath(path("node-c", "svc", {"node-z"}))
+        .build();
   };
   auto gr_peer = [=] {
     state::Peer a = peer("node-a");
@@ -110,69 +129,128 @@ TEST(PeerRoutesPluginTest, Table) {
   bad_name.route.name = "bad name";
 
   const std::vector<Case> cases = {
-      {"add from a connected peer selects it", bWithPeers,
+      {"add from a connected peer selects it",
+       bWithPeers,
        PeerUpdate{"node-a", {addItem(via_a)}},
-       {op::UpsertPath{via_a}, op::SelectBest{books, "node-a"}}, {}},
+       {op::UpsertPath{via_a}, op::SelectBest{books, "node-a"}},
+       {}},
       {"identical re-add changes nothing", with_a, PeerUpdate{"node-a", {addItem(via_a)}}, {}, {}},
-      {"longer alternate path is stored, best unchanged", with_a,
-       PeerUpdate{"node-c", {addItem(via_c)}}, {op::UpsertPath{via_c}}, {}},
-      {"attribute change on the best path is re-selected", with_a,
+      {"longer alternate path is stored, best unchanged",
+       with_a,
+       PeerUpdate{"node-c", {addItem(via_c)}},
+       {op::UpsertPath{via_c}},
+       {}},
+      {"attribute change on the best path is re-selected",
+       with_a,
        PeerUpdate{"node-a", {addItem(via_a_down)}},
-       {op::UpsertPath{via_a_down}, op::SelectBest{books, "node-a"}}, {}},
-      {"withdrawal of the best falls back to the alternate", with_both,
+       {op::UpsertPath{via_a_down}, op::SelectBest{books, "node-a"}},
+       {}},
+      {"withdrawal of the best falls back to the alternate",
+       with_both,
        PeerUpdate{"node-a", {removeItem({"node-a"}, "books")}},
-       {op::RemovePath{"node-a", books}, op::SelectBest{books, "node-c"}}, {}},
-      {"withdrawal by one peer keeps the other's path", with_both,
+       {op::RemovePath{"node-a", books}, op::SelectBest{books, "node-c"}},
+       {}},
+      {"withdrawal by one peer keeps the other's path",
+       with_both,
        PeerUpdate{"node-c", {removeItem({"node-c", "node-a"}, "books")}},
-       {op::RemovePath{"node-c", books}}, {}},
-      {"last withdrawal clears the route", with_a,
+       {op::RemovePath{"node-c", books}},
+       {}},
+      {"last withdrawal clears the route",
+       with_a,
        PeerUpdate{"node-a", {removeItem({"node-a"}, "books")}},
-       {op::RemovePath{"node-a", books}, op::ClearBest{books}}, {}},
-      {"withdrawal of an unknown route is a no-op", bWithPeers,
-       PeerUpdate{"node-a", {removeItem({"node-a"}, "books")}}, {}, {}},
-      {"loop: own id in nodePath is dropped, rest applied", bWithPeers,
-       PeerUpdate{"node-a", {addItem(path("node-a", "loop", {"node-b", "node-z"})),
-                             addItem(via_a)}},
-       {op::UpsertPath{via_a}, op::SelectBest{books, "node-a"}}, {"loop_detected"}},
-      {"unknown peer refused", bWithPeers, PeerUpdate{"node-x", {addItem(path("node-x", "b"))}},
-       {}, {"unknown_peer"}},
+       {op::RemovePath{"node-a", books}, op::ClearBest{books}},
+       {}},
+      {"withdrawal of an unknown route is a no-op",
+       bWithPeers,
+       PeerUpdate{"node-a", {removeItem({"node-a"}, "books")}},
+       {},
+       {}},
+      {"loop: own id in nodePath is dropped, rest applied",
+       bWithPeers,
+       PeerUpdate{"node-a",
+                  {addItem(path("node-a", "loop", {"node-b", "node-z"})), addItem(via_a)}},
+       {op::UpsertPath{via_a}, op::SelectBest{books, "node-a"}},
+       {"loop_detected"}},
+      {"unknown peer refused",
+       bWithPeers,
+       PeerUpdate{"node-x", {addItem(path("node-x", "b"))}},
+       {},
+       {"unknown_peer"}},
       {"peer without session refused",
-       [] { return StateBuilder("node-b").withPeer(peer("node-a", ConnectionStatus::Closed)).build(); },
-       PeerUpdate{"node-a", {addItem(path("node-a", "books"))}}, {}, {"session_not_established"}},
-      {"oversize batch refused whole", bWithPeers,
-       PeerUpdate{"node-a", std::vector<state::UpdateItem>(1001, addItem(via_a))}, {},
+       [] {
+         return StateBuilder("node-b").withPeer(peer("node-a", ConnectionStatus::Closed)).build();
+       },
+       PeerUpdate{"node-a", {addItem(path("node-a", "books"))}},
+       {},
+       {"session_not_established"}},
+      {"oversize batch refused whole",
+       bWithPeers,
+       PeerUpdate{"node-a", std::vector<state::UpdateItem>(1001, addItem(via_a))},
+       {},
        {"oversize_batch"}},
-      {"path longer than 64 refuses the batch", bWithPeers,
-       PeerUpdate{"node-a", {addItem(via_a), too_long}}, {}, {"invalid_update"}},
-      {"nodePath[0] spoof refuses the batch", bWithPeers,
-       PeerUpdate{"node-a", {addItem(via_a), spoofed}}, {}, {"invalid_update"}},
-      {"originNode not the path's end refused", bWithPeers, PeerUpdate{"node-a", {bad_origin}},
-       {}, {"invalid_update"}},
-      {"invalid route name refused", bWithPeers, PeerUpdate{"node-a", {bad_name}}, {},
+      {"path longer than 64 refuses the batch",
+       bWithPeers,
+       PeerUpdate{"node-a", {addItem(via_a), too_long}},
+       {},
        {"invalid_update"}},
-      {"session down without graceful restart removes paths", with_both,
+      {"nodePath[0] spoof refuses the batch",
+       bWithPeers,
+       PeerUpdate{"node-a", {addItem(via_a), spoofed}},
+       {},
+       {"invalid_update"}},
+      {"originNode not the path's end refused",
+       bWithPeers,
+       PeerUpdate{"node-a", {bad_origin}},
+       {},
+       {"invalid_update"}},
+      {"invalid route name refused",
+       bWithPeers,
+       PeerUpdate{"node-a", {bad_name}},
+       {},
+       {"invalid_update"}},
+      {"session down without graceful restart removes paths",
+       with_both,
        PeerSessionDown{"node-a", state::CloseCode::TransportError, at(1)},
-       {op::RemovePath{"node-a", books}, op::SelectBest{books, "node-c"}}, {}},
-      {"hold expiry removes paths even with graceful restart", gr_peer,
+       {op::RemovePath{"node-a", books}, op::SelectBest{books, "node-c"}},
+       {}},
+      {"hold expiry removes paths even with graceful restart",
+       gr_peer,
        PeerSessionDown{"node-a", state::CloseCode::HoldExpired, at(1)},
-       {op::RemovePath{"node-a", books}, op::ClearBest{books}}, {}},
-      {"transport error with graceful restart keeps stale paths", gr_peer,
+       {op::RemovePath{"node-a", books}, op::ClearBest{books}},
+       {}},
+      {"transport error with graceful restart keeps stale paths",
+       gr_peer,
        PeerSessionDown{"node-a", state::CloseCode::TransportError, at(1)},
-       {op::UpsertPath{via_a_stale}, op::SelectBest{books, "node-a"}}, {}},
-      {"update while the session is down is refused", gr_stale,
-       PeerUpdate{"node-a", {addItem(via_a)}}, {}, {"session_not_established"}},
-      {"fresh advertisement replaces a stale path", reconnected,
+       {op::UpsertPath{via_a_stale}, op::SelectBest{books, "node-a"}},
+       {}},
+      {"update while the session is down is refused",
+       gr_stale,
        PeerUpdate{"node-a", {addItem(via_a)}},
-       {op::UpsertPath{via_a}, op::SelectBest{books, "node-a"}}, {}},
+       {},
+       {"session_not_established"}},
+      {"fresh advertisement replaces a stale path",
+       reconnected,
+       PeerUpdate{"node-a", {addItem(via_a)}},
+       {op::UpsertPath{via_a}, op::SelectBest{books, "node-a"}},
+       {}},
       {"tick before the stale window ends keeps stale paths", gr_stale, TimerTick{at(9)}, {}, {}},
-      {"tick after the stale window removes stale paths", gr_stale, TimerTick{at(10)},
-       {op::RemovePath{"node-a", books}, op::ClearBest{books}}, {}},
-      {"removing a peer removes its paths", with_both, RemovePeer{"node-c"},
-       {op::RemovePath{"node-c", books}}, {}},
-      {"equal length: the lower neighbour name stays best", z_via_a,
+      {"tick after the stale window removes stale paths",
+       gr_stale,
+       TimerTick{at(10)},
+       {op::RemovePath{"node-a", books}, op::ClearBest{books}},
+       {}},
+      {"removing a peer removes its paths",
+       with_both,
+       RemovePeer{"node-c"},
+       {op::RemovePath{"node-c", books}},
+       {}},
+      {"equal length: the lower neighbour name stays best",
+       z_via_a,
        PeerUpdate{"node-c", {addItem(path("node-c", "svc", {"node-z"}))}},
-       {op::UpsertPath{path("node-c", "svc", {"node-z"})}}, {}},
-      {"equal length: the lower neighbour name takes over", z_via_c,
+       {op::UpsertPath{path("node-c", "svc", {"node-z"})}},
+       {}},
+      {"equal length: the lower neighbour name takes over",
+       z_via_c,
        PeerUpdate{"node-a", {addItem(path("node-a", "svc", {"node-z"}))}},
        {op::UpsertPath{path("node-a", "svc", {"node-z"})},
         op::SelectBest{{"svc", "node-z"}, "node-a"}},
@@ -208,29 +286,47 @@ TEST(PeerListPluginTest, Table) {
 
   const std::vector<Case> cases = {
       {"add a peer", empty, AddPeer{a.info}, {op::UpsertPeer{a}}, {}},
-      {"add the same peer again: no state change", has_a, AddPeer{a.info}, {},
-       {"no_state_change"}},
-      {"update a peer's info keeps its status", has_a, AddPeer{a_moved.info},
-       {op::UpsertPeer{a_moved}}, {}},
+      {"add the same peer again: no state change", has_a, AddPeer{a.info}, {}, {"no_state_change"}},
+      {"update a peer's info keeps its status",
+       has_a,
+       AddPeer{a_moved.info},
+       {op::UpsertPeer{a_moved}},
+       {}},
       {"peering with oneself refused", empty, AddPeer{self_info}, {}, {"invalid_peer"}},
       {"invalid name refused", empty, AddPeer{bad_info}, {}, {"invalid_peer"}},
       {"remove a peer", has_a, RemovePeer{"node-a"}, {op::RemovePeer{"node-a"}}, {}},
       {"remove an unknown peer", empty, RemovePeer{"node-a"}, {}, {"unknown_peer"}},
-      {"session up connects", has_a, PeerSessionUp{"node-a", std::nullopt},
-       {op::UpsertPeer{a_connected}}, {}},
-      {"session up records graceful restart", has_a,
-       PeerSessionUp{"node-a", std::chrono::milliseconds(5000)}, {op::UpsertPeer{a_gr}}, {}},
-      {"session up for an unknown peer", empty, PeerSessionUp{"node-a", std::nullopt}, {},
-       {"unknown_peer"}},
-      {"session down closes", has_a,
-       PeerSessionDown{"node-a", state::CloseCode::Normal, at(1)}, {op::UpsertPeer{a_closed}},
+      {"session up connects",
+       has_a,
+       PeerSessionUp{"node-a", std::nullopt},
+       {op::UpsertPeer{a_connected}},
        {}},
-      {"transport error opens the stale window", has_a_gr,
+      {"session up records graceful restart",
+       has_a,
+       PeerSessionUp{"node-a", std::chrono::milliseconds(5000)},
+       {op::UpsertPeer{a_gr}},
+       {}},
+      {"session up for an unknown peer",
+       empty,
+       PeerSessionUp{"node-a", std::nullopt},
+       {},
+       {"unknown_peer"}},
+      {"session down closes",
+       has_a,
+       PeerSessionDown{"node-a", state::CloseCode::Normal, at(1)},
+       {op::UpsertPeer{a_closed}},
+       {}},
+      {"transport error opens the stale window",
+       has_a_gr,
        PeerSessionDown{"node-a", state::CloseCode::TransportError, at(1)},
-       {op::UpsertPeer{a_gr_down}}, {}},
+       {op::UpsertPeer{a_gr_down}},
+       {}},
       {"tick inside the stale window", has_a_gr_down, TimerTick{at(5)}, {}, {}},
-      {"tick at the end of the stale window", has_a_gr_down, TimerTick{at(6)},
-       {op::UpsertPeer{a_gr_expired}}, {}},
+      {"tick at the end of the stale window",
+       has_a_gr_down,
+       TimerTick{at(6)},
+       {op::UpsertPeer{a_gr_expired}},
+       {}},
   };
   runTable(PeerListPlugin{}, cases);
 }
@@ -251,20 +347,38 @@ TEST(LocalRoutesPluginTest, Table) {
   using state::RouteSource;
 
   const std::vector<Case> cases = {
-      {"add", empty, AddRoute{books, RouteSource::Admin},
-       {op::UpsertLocalRoute{LocalRoute{books, RouteSource::Admin}}}, {}},
-      {"add from config", empty, AddRoute{books, RouteSource::Config},
-       {op::UpsertLocalRoute{LocalRoute{books, RouteSource::Config}}}, {}},
-      {"identical add: no state change", has_books, AddRoute{books, RouteSource::Admin}, {},
+      {"add",
+       empty,
+       AddRoute{books, RouteSource::Admin},
+       {op::UpsertLocalRoute{LocalRoute{books, RouteSource::Admin}}},
+       {}},
+      {"add from config",
+       empty,
+       AddRoute{books, RouteSource::Config},
+       {op::UpsertLocalRoute{LocalRoute{books, RouteSource::Config}}},
+       {}},
+      {"identical add: no state change",
+       has_books,
+       AddRoute{books, RouteSource::Admin},
+       {},
        {"no_state_change"}},
-      {"changed add replaces", has_books, AddRoute{books_moved, RouteSource::Admin},
-       {op::UpsertLocalRoute{LocalRoute{books_moved, RouteSource::Admin}}}, {}},
+      {"changed add replaces",
+       has_books,
+       AddRoute{books_moved, RouteSource::Admin},
+       {op::UpsertLocalRoute{LocalRoute{books_moved, RouteSource::Admin}}},
+       {}},
       {"invalid route refused", empty, AddRoute{bad, RouteSource::Admin}, {}, {"invalid_route"}},
-      {"a service's route cannot be replaced", has_service, AddRoute{books_moved}, {},
+      {"a service's route cannot be replaced",
+       has_service,
+       AddRoute{books_moved},
+       {},
        {"route_owned_by_service"}},
       {"remove", has_books, RemoveRoute{"books"}, {op::RemoveLocalRoute{"books"}}, {}},
       {"remove unknown", empty, RemoveRoute{"books"}, {}, {"unknown_route"}},
-      {"a service's route cannot be removed", has_service, RemoveRoute{"books"}, {},
+      {"a service's route cannot be removed",
+       has_service,
+       RemoveRoute{"books"},
+       {},
        {"route_owned_by_service"}},
   };
   runTable(LocalRoutesPlugin{}, cases);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "catalyst/plugins/local_service/service_registry/service_registry_plugin.h"
+
 #include "support/describe.h"
 #include "support/state_builders.h"
 
@@ -61,35 +62,56 @@ TEST(ServiceRegistryPluginTest, Table) {
   auto has_admin_route = [] { return StateBuilder("node-a").withLocal(route("books")).build(); };
 
   const std::vector<Case> cases = {
-      {"register publishes its route", empty, ServiceRegistered{plain},
+      {"register publishes its route",
+       empty,
+       ServiceRegistered{plain},
        {op::UpsertLocalRoute{LocalRoute{plain.route, RouteSource::Service}},
         op::UpsertService{plain}},
        {}},
-      {"register with a command is to run", empty, ServiceRegistered{managed},
+      {"register with a command is to run",
+       empty,
+       ServiceRegistered{managed},
        {op::UpsertLocalRoute{LocalRoute{managed.route, RouteSource::Service}},
         op::UpsertService{managed}},
        {}},
-      {"identical register: no state change", has_plain, ServiceRegistered{plain}, {},
+      {"identical register: no state change",
+       has_plain,
+       ServiceRegistered{plain},
+       {},
        {"no_state_change"}},
       {"invalid name refused", empty, ServiceRegistered{unnamed}, {}, {"invalid_service"}},
-      {"an admin route of that name exists", has_admin_route, ServiceRegistered{plain}, {},
+      {"an admin route of that name exists",
+       has_admin_route,
+       ServiceRegistered{plain},
+       {},
        {"route_exists"}},
-      {"health sets the route's health fields", has_plain,
+      {"health sets the route's health fields",
+       has_plain,
        ServiceHealthChanged{"books", state::HealthStatus::Up, 3.5, "2026-11-27T18:00:00Z"},
        {op::UpsertLocalRoute{LocalRoute{healthy.route, RouteSource::Service}},
         op::UpsertService{healthy}},
        {}},
-      {"unchanged health changes nothing", has_healthy,
-       ServiceHealthChanged{"books", state::HealthStatus::Up, 3.5, "2026-11-27T18:00:00Z"}, {},
+      {"unchanged health changes nothing",
+       has_healthy,
+       ServiceHealthChanged{"books", state::HealthStatus::Up, 3.5, "2026-11-27T18:00:00Z"},
+       {},
        {}},
-      {"health of an unknown service", empty,
-       ServiceHealthChanged{"books", state::HealthStatus::Up, {}, ""}, {}, {"unknown_service"}},
-      {"process exit takes the route down", has_managed, ProcessExited{"vpn", 3},
+      {"health of an unknown service",
+       empty,
+       ServiceHealthChanged{"books", state::HealthStatus::Up, {}, ""},
+       {},
+       {"unknown_service"}},
+      {"process exit takes the route down",
+       has_managed,
+       ProcessExited{"vpn", 3},
        {op::UpsertLocalRoute{LocalRoute{exited.route, RouteSource::Service}},
         op::UpsertService{exited}},
        {}},
-      {"deregister removes route and service", has_plain, ServiceDeregistered{"books"},
-       {op::RemoveLocalRoute{"books"}, op::RemoveService{"books"}}, {}},
+      {"deregister removes route and service",
+       has_plain,
+       ServiceDeregistered{"books"},
+       {op::RemoveLocalRoute{"books"}, op::RemoveService{"books"}},
+       {}},
       {"deregister unknown", empty, ServiceDeregistered{"books"}, {}, {"unknown_service"}},
       {"other events are ignored", has_plain, TimerTick{}, {}, {}},
   };
@@ -100,8 +122,7 @@ TEST(ServiceRegistryPluginTest, Table) {
     const state::NodeState before = c.state();
     control::PhaseOneResult r = plugin.apply(before, c.event);
     const state::StateDelta expected{c.delta};
-    EXPECT_EQ(r.delta, expected) << "got " << describe(r.delta) << "\nwant "
-                                 << describe(expected);
+    EXPECT_EQ(r.delta, expected) << "got " << describe(r.delta) << "\nwant " << describe(expected);
     std::vector<std::string> reasons;
     for (const auto& rej : r.rejections) {
       reasons.push_back(rej.reason);

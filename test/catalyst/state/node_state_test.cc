@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "catalyst/state/node_state.h"
+
 #include "support/state_builders.h"
 
 namespace catalyst::state {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "catalyst/state/route.h"
+
 #include "support/state_builders.h"
 
 namespace catalyst::state {
@@ -25,9 +26,15 @@ TEST(RouteTest, NameValidation) {
     bool ok;
   };
   const Case cases[] = {
-      {"books-api", true},       {"a", true},          {"Books.API_v2", true},
-      {"", false},               {"-books", false},    {"books-", false},
-      {"books api", false},      {"bööks", false},     {std::string(253, 'a'), true},
+      {"books-api", true},
+      {"a", true},
+      {"Books.API_v2", true},
+      {"", false},
+      {"-books", false},
+      {"books-", false},
+      {"books api", false},
+      {"bööks", false},
+      {std::string(253, 'a'), true},
       {std::string(254, 'a'), false},
   };
   for (const auto& c : cases) {
