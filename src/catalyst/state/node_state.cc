@@ -1,5 +1,6 @@
 #include "catalyst/state/node_state.h"
 
+#include <algorithm>
 #include <type_traits>
 
 namespace catalyst::state {
@@ -39,25 +40,42 @@ const LocalService* NodeState::findService(const std::string& name) const {
 }
 
 const NodeState::PathsByPeer* NodeState::findCandidates(const RouteKey& key) const {
-  auto it = adj_rib_in_.find(key);
-  return it == adj_rib_in_.end() ? nullptr : &it->second;
+  auto it = learned_.find(key);
+  return it == learned_.end() || it->second.paths.empty() ? nullptr : &it->second.paths;
 }
 
 const LearnedPath* NodeState::findPath(const std::string& peer, const RouteKey& key) const {
-  const PathsByPeer* candidates = findCandidates(key);
-  if (candidates == nullptr) {
+  auto it = learned_.find(key);
+  if (it == learned_.end()) {
     return nullptr;
   }
-  auto it = candidates->find(peer);
-  return it == candidates->end() ? nullptr : &it->second;
+  auto path = it->second.paths.find(peer);
+  return path == it->second.paths.end() ? nullptr : &path->second;
 }
 
 const LearnedPath* NodeState::findBest(const RouteKey& key) const {
-  auto it = loc_rib_.find(key);
-  return it == loc_rib_.end() ? nullptr : findPath(it->second, key);
+  auto it = learned_.find(key);
+  if (it == learned_.end() || !it->second.best) {
+    return nullptr;
+  }
+  auto path = it->second.paths.find(*it->second.best);
+  return path == it->second.paths.end() ? nullptr : &path->second;
 }
 
-const std::set<RouteKey>* NodeState::pathsFrom(const std::string& peer) const {
+std::vector<RouteKey> NodeState::learnedKeysSorted() const {
+  std::vector<RouteKey> keys;
+  keys.reserve(learned_.size());
+  for (const auto& [key, route] : learned_) {
+    if (route.best) {
+      keys.push_back(key);
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+const std::unordered_set<RouteKey, RouteKeyHash>*
+NodeState::pathsFrom(const std::string& peer) const {
   auto it = paths_by_peer_.find(peer);
   return it == paths_by_peer_.end() ? nullptr : &it->second;
 }
@@ -94,16 +112,19 @@ bool NodeState::applyOne(const DeltaOp& o) {
           return services_.erase(v.name) > 0;
         } else if constexpr (std::is_same_v<T, op::UpsertPath>) {
           RouteKey key = v.path.key();
-          paths_by_peer_[v.path.peer].insert(key);
-          adj_rib_in_[std::move(key)].insert_or_assign(v.path.peer, v.path);
+          auto [it, inserted] = learned_[key].paths.insert_or_assign(v.path.peer, v.path);
+          if (inserted) {
+            paths_by_peer_[v.path.peer].insert(std::move(key));
+          }
           return true;
         } else if constexpr (std::is_same_v<T, op::RemovePath>) {
-          auto it = adj_rib_in_.find(v.key);
-          if (it == adj_rib_in_.end() || it->second.erase(v.peer) == 0) {
+          auto it = learned_.find(v.key);
+          if (it == learned_.end() || it->second.paths.erase(v.peer) == 0) {
             return false;
           }
-          if (it->second.empty()) {
-            adj_rib_in_.erase(it);
+          // The entry stays while the Loc-RIB still names a neighbour; ClearBest removes it.
+          if (it->second.paths.empty() && !it->second.best) {
+            learned_.erase(it);
           }
           auto index = paths_by_peer_.find(v.peer);
           if (index != paths_by_peer_.end()) {
@@ -114,13 +135,22 @@ bool NodeState::applyOne(const DeltaOp& o) {
           }
           return true;
         } else if constexpr (std::is_same_v<T, op::SelectBest>) {
-          if (findPath(v.peer, v.key) == nullptr) {
+          auto it = learned_.find(v.key);
+          if (it == learned_.end() || it->second.paths.count(v.peer) == 0) {
             return false;
           }
-          loc_rib_.insert_or_assign(v.key, v.peer);
+          it->second.best = v.peer;
           return true;
         } else if constexpr (std::is_same_v<T, op::ClearBest>) {
-          return loc_rib_.erase(v.key) > 0;
+          auto it = learned_.find(v.key);
+          if (it == learned_.end() || !it->second.best) {
+            return false;
+          }
+          it->second.best.reset();
+          if (it->second.paths.empty()) {
+            learned_.erase(it);
+          }
+          return true;
         }
       },
       o);

@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <set>
+#include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "catalyst/state/local_service.h"
@@ -27,11 +29,21 @@ struct NodeIdentity {
 // The whole control-plane state of a node (seed: Route Table, Peer List, Local Services).
 //
 // A value type. Only the pipeline changes it, and only through apply(StateDelta): plugins see it
-// as `const NodeState&`. Every container is ordered, so iteration (and so every rendering of
-// the state) is deterministic. Applying a delta costs O(size of the delta × log n).
+// as `const NodeState&`. Learned routes live in a hash table, so applying a delta costs O(size
+// of the delta) whatever the size of the table (the pipeline benchmark holds us to that);
+// everything that lists them in order sorts on the way out (learnedKeysSorted()). Peers, local
+// routes and services are few and kept ordered.
 class NodeState {
 public:
   using PathsByPeer = std::map<std::string, LearnedPath>; // neighbour -> its path
+
+  // One learned route: every candidate path (Adj-RIB-In) and the chosen one (Loc-RIB).
+  struct LearnedRoute {
+    PathsByPeer paths;
+    std::optional<std::string> best; // the neighbour whose path is best
+    bool operator==(const LearnedRoute&) const = default;
+  };
+  using LearnedRoutes = std::unordered_map<RouteKey, LearnedRoute, RouteKeyHash>;
 
   NodeState() = default;
   explicit NodeState(NodeIdentity self) : self_(std::move(self)) {}
@@ -40,10 +52,10 @@ public:
   const std::map<std::string, Peer>& peers() const { return peers_; }
   const std::map<std::string, LocalRoute>& localRoutes() const { return local_routes_; }
   const std::map<std::string, LocalService>& services() const { return services_; }
-  // Adj-RIB-In, grouped by route: every path every neighbour gave us.
-  const std::map<RouteKey, PathsByPeer>& adjRibIn() const { return adj_rib_in_; }
-  // Loc-RIB: for each learned route, the neighbour whose path is best.
-  const std::map<RouteKey, std::string>& locRib() const { return loc_rib_; }
+  // Every learned route, unordered.
+  const LearnedRoutes& learned() const { return learned_; }
+  // The keys of every learned route with a best path, sorted. O(n log n): for full dumps.
+  std::vector<RouteKey> learnedKeysSorted() const;
   // Number of deltas committed so far.
   uint64_t generation() const { return generation_; }
 
@@ -57,7 +69,7 @@ public:
   // The best path for `key`, or nullptr when the route is not learned.
   const LearnedPath* findBest(const RouteKey& key) const;
   // The keys of every path learned from `peer` (an index kept by apply()).
-  const std::set<RouteKey>* pathsFrom(const std::string& peer) const;
+  const std::unordered_set<RouteKey, RouteKeyHash>* pathsFrom(const std::string& peer) const;
 
   // Applies every operation of `delta` in order and counts one generation. Operations that
   // refer to something absent are no-ops, so apply() never fails. Returns the number of
@@ -73,9 +85,8 @@ private:
   std::map<std::string, Peer> peers_;
   std::map<std::string, LocalRoute> local_routes_;
   std::map<std::string, LocalService> services_;
-  std::map<RouteKey, PathsByPeer> adj_rib_in_;
-  std::map<std::string, std::set<RouteKey>> paths_by_peer_;
-  std::map<RouteKey, std::string> loc_rib_;
+  LearnedRoutes learned_;
+  std::map<std::string, std::unordered_set<RouteKey, RouteKeyHash>> paths_by_peer_;
   uint64_t generation_ = 0;
 };
 

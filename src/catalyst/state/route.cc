@@ -1,6 +1,7 @@
 #include "catalyst/state/route.h"
 
 #include <array>
+#include <functional>
 #include <utility>
 
 #include <fmt/format.h>
@@ -100,6 +101,12 @@ Status validateRoute(const Route& route) {
     return invalidArgument("responseTimeMs: must be a non-negative number");
   }
   return {};
+}
+
+std::size_t RouteKeyHash::operator()(const RouteKey& k) const noexcept {
+  const std::size_t h = std::hash<std::string>{}(k.name);
+  return h ^
+         (std::hash<std::string>{}(k.origin_node) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
 }
 
 bool preferredOver(const LearnedPath& a, const LearnedPath& b) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -59,6 +60,10 @@ struct RouteKey {
 
   auto operator<=>(const RouteKey&) const = default;
   bool operator==(const RouteKey&) const = default;
+};
+
+struct RouteKeyHash {
+  std::size_t operator()(const RouteKey& k) const noexcept;
 };
 
 // One candidate path learned from a neighbour (an Adj-RIB-In entry).

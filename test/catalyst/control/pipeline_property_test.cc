@@ -197,9 +197,12 @@ private:
 
 // Every route in Adj-RIB-In has its best candidate in the Loc-RIB; nothing else is there.
 std::string locRibProblem(const state::NodeState& s) {
-  for (const auto& [key, candidates] : s.adjRibIn()) {
+  for (const auto& [key, entry] : s.learned()) {
+    if (entry.paths.empty()) {
+      return "a learned route without paths: " + key.name;
+    }
     const state::LearnedPath* best = nullptr;
-    for (const auto& [peer, path] : candidates) {
+    for (const auto& [peer, path] : entry.paths) {
       if (std::find(path.node_path.begin(), path.node_path.end(), s.self().name) !=
           path.node_path.end()) {
         return "a stored path contains this node: " + key.name;
@@ -211,11 +214,6 @@ std::string locRibProblem(const state::NodeState& s) {
     const state::LearnedPath* chosen = s.findBest(key);
     if (chosen == nullptr || chosen->peer != best->peer) {
       return "Loc-RIB for " + key.name + "@" + key.origin_node + " is not the best candidate";
-    }
-  }
-  for (const auto& [key, peer] : s.locRib()) {
-    if (s.findCandidates(key) == nullptr) {
-      return "Loc-RIB entry without candidates: " + key.name;
     }
   }
   return {};

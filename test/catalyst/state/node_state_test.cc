@@ -43,8 +43,8 @@ TEST(NodeStateTest, PathsAreIndexedByRouteAndByPeer) {
 
   EXPECT_EQ(s.apply(delta({op::RemovePath{"node-b", key}, op::ClearBest{key}})), 0u);
   EXPECT_EQ(s.findCandidates(key), nullptr);
-  EXPECT_TRUE(s.adjRibIn().empty());
-  EXPECT_TRUE(s.locRib().empty());
+  EXPECT_TRUE(s.learned().empty());
+  EXPECT_TRUE(s.learnedKeysSorted().empty());
 }
 
 TEST(NodeStateTest, UpsertReplacesAndEqualityIsByValue) {

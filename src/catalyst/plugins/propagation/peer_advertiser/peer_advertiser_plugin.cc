@@ -78,7 +78,7 @@ void fullTable(const state::NodeState& s, const state::Peer& peer, Outbox& out) 
   for (const auto& [name, local] : s.localRoutes()) {
     out.add(peer.info.name, localAdd(s, local.route));
   }
-  for (const auto& [key, from] : s.locRib()) {
+  for (const state::RouteKey& key : s.learnedKeysSorted()) {
     const state::LearnedPath* best = s.findBest(key);
     if (best != nullptr && exportable(*best, peer.info.name)) {
       out.add(peer.info.name, learnedAdd(s, *best));
@@ -108,6 +108,8 @@ std::vector<control::Effect> PeerAdvertiserPlugin::evaluate(const state::NodeSta
       if (best == nullptr) {
         continue; // superseded by a later operation of the same delta
       }
+      // TODO(perf): without a record of what each peer was last sent (Adj-RIB-Out), the
+      // excluded peers get a withdrawal on every change of the best path, needed or not.
       for (const state::Peer* p : peers) {
         out.add(p->info.name, exportable(*best, p->info.name) ? learnedAdd(committed, *best)
                                                               : withdrawal(committed, sel->key));
