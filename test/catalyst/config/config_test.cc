@@ -1,3 +1,4 @@
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,7 +16,6 @@ namespace catalyst::config {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 
 // A directory of its own under the system temp dir, removed with everything in it.
 class TempDir {
@@ -39,6 +39,8 @@ public:
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
+  TempDir(TempDir&&) = delete;
+  TempDir& operator=(TempDir&&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
 
@@ -75,6 +77,8 @@ struct BrokenCase {
 
 std::ostream& operator<<(std::ostream& out, const BrokenCase& c) { return out << c.name; }
 
+// Long messages are split into adjacent literals, which the missing-comma check mistakes.
+// NOLINTBEGIN(bugprone-suspicious-missing-comma)
 std::vector<BrokenCase> brokenCases() {
   return {
       {"MissingNodeId",
@@ -141,9 +145,13 @@ std::vector<BrokenCase> brokenCases() {
        {},
        {"{file}:4: invalid YAML: end of sequence flow not found"}},
       {"MalformedIndentation",
-       "node:\n  id: a\n   - b\n",
+       "node:\n  id: a\nlisten:\n  port: 3000\n address: 0.0.0.0\n",
        {},
-       {"{file}:3: invalid YAML: illegal map value"}},
+       {"{file}:5: invalid YAML: end of map not found"}},
+      {"MalformedMapValue",
+       "node:\n  id: a\n  domains [a]\nlisten: {}\n",
+       {},
+       {"{file}:4: invalid YAML: illegal map value"}},
       {"DuplicateRouteNames",
        "node: {id: a}\nroutes:\n  - name: books\n    endpoint: http://127.0.0.1:8080\n"
        "  - name: books\n",
@@ -171,7 +179,7 @@ std::vector<BrokenCase> brokenCases() {
        {},
        {"{file}:3: routes[0].name: character ' ' not allowed (letters, digits, '.', '_', '-')"}},
       {"InvalidPeerName",
-       "node: {id: a}\npeers:\n  - name: b!\n    endpoint: ws://b/rpc\n",
+       "node: {id: a}\npeers:\n  - name: b!c\n    endpoint: ws://b/rpc\n",
        {},
        {"{file}:3: peers[0].name: character '!' not allowed (letters, digits, '.', '_', '-')"}},
       {"InvalidProtocol",
@@ -271,7 +279,8 @@ std::vector<BrokenCase> brokenCases() {
       {"TwoDocuments",
        "node: {id: a}\n---\nnode: {id: b}\n",
        {},
-       {"{file}:3: more than one YAML document (expected one)"}},
+       {"{file}:2: more than one YAML document (expected one)"}},
+      {"StrayComma", ",a\n", {}, {"{file}:1: invalid YAML: unexpected ','"}},
       {"TooDeep",
        std::string(100, '[') + std::string(100, ']') + "\n",
        {},
@@ -323,6 +332,7 @@ std::vector<BrokenCase> brokenCases() {
        {"env PORT: expected an integer, got 'http'"}},
   };
 }
+// NOLINTEND(bugprone-suspicious-missing-comma)
 
 std::string expand(const std::string& pattern, const std::string& file) {
   std::string out = pattern;
@@ -392,14 +402,14 @@ TEST_F(ConfigFileTest, FileIsADirectory) {
 }
 
 TEST_F(ConfigFileTest, FileUnreadable) {
-  if (::geteuid() == 0) {
-    GTEST_SKIP() << "root reads files whatever their mode";
-  }
-  const std::string file = dir_.write("secret.yaml", "node: {id: a}\n");
-  std::filesystem::permissions(file, std::filesystem::perms::none);
-  auto result = loadConfig(ConfigSource{file, {}});
+  // A directory cannot be read as a file, whoever runs the test (CI runs as root, which reads
+  // files whatever their mode).
+  const std::string dir = (dir_.path() / "a-directory.yaml").string();
+  std::filesystem::create_directories(dir);
+  auto result = loadConfig(ConfigSource{dir, {}});
   ASSERT_FALSE(result);
-  EXPECT_THAT(lines(result.error()), ElementsAre(file + ": cannot read: Permission denied"));
+  ASSERT_EQ(lines(result.error()).size(), 1u);
+  EXPECT_THAT(lines(result.error())[0], ::testing::StartsWith(dir + ": "));
 }
 
 TEST_F(ConfigFileTest, FileTooLarge) {
@@ -506,6 +516,25 @@ TEST_F(ConfigFileTest, FullConfig) {
   EXPECT_EQ(checkConfigMain(file, {}, out, err), 0);
   EXPECT_EQ(out.str(), "ok: " + file + ": node node-a, 2 peers, 2 routes\n");
   EXPECT_EQ(err.str(), "");
+}
+
+// The example of docs/configuration.md (its first ```yaml block) is a valid config.
+TEST(ConfigDocTest, ExampleLoads) {
+  std::ifstream doc(CATALYST_CONFIG_DOC);
+  ASSERT_TRUE(doc) << "cannot open " << CATALYST_CONFIG_DOC;
+  std::stringstream text;
+  text << doc.rdbuf();
+  const std::string markdown = text.str();
+  const auto begin = markdown.find("```yaml\n");
+  ASSERT_NE(begin, std::string::npos);
+  const auto end = markdown.find("```", begin + 8);
+  ASSERT_NE(end, std::string::npos);
+  auto result =
+      loadConfigFromString(markdown.substr(begin + 8, end - begin - 8), "configuration.md", {});
+  ASSERT_TRUE(result) << formatProblems(result.error());
+  EXPECT_EQ(result->node_id, "node-a");
+  EXPECT_EQ(result->peers.size(), 1U);
+  EXPECT_EQ(result->routes.size(), 2U);
 }
 
 TEST_F(ConfigFileTest, Defaults) {
@@ -654,7 +683,7 @@ TEST(ConfigEnvTest, PeeringEndpointOverride) {
 // ---------------------------------------------------------------------------------------------
 // Port ranges.
 
-TEST(PortRangeTest, ParsesPortsAndRanges) {
+TEST(ConfigPortRangeTest, ParsesPortsAndRanges) {
   auto result = loadConfigFromString(
       "node: {id: a}\ndataplane:\n  port_range: [8000, [9000, 9010], 10000, [65535, 65535]]\n",
       "inline.yaml", {});
@@ -665,7 +694,7 @@ TEST(PortRangeTest, ParsesPortsAndRanges) {
   EXPECT_EQ(expandPorts(result->envoy_port_range).size(), 14U);
 }
 
-TEST(PortRangeTest, ExpandsInOrder) {
+TEST(ConfigPortRangeTest, ExpandsInOrder) {
   EXPECT_THAT(expandPorts({PortRange{9000, 9002}, PortRange{8000, 8000}}),
               ElementsAre(9000, 9001, 9002, 8000));
   EXPECT_EQ(PortRange({10000, 10099}).size(), 100U);
@@ -673,20 +702,20 @@ TEST(PortRangeTest, ExpandsInOrder) {
   EXPECT_FALSE(PortRange({10000, 10099}).contains(10100));
 }
 
-TEST(PortRangeTest, AdjacentRangesDoNotOverlap) {
+TEST(ConfigPortRangeTest, AdjacentRangesDoNotOverlap) {
   auto result = loadConfigFromString("node: {id: a}\ndataplane: {port_range: [[1, 9], [10, 20]]}",
                                      "inline.yaml", {});
   ASSERT_TRUE(result) << formatProblems(result.error());
 }
 
-TEST(PortRangeTest, EnvironmentJson) {
+TEST(ConfigPortRangeTest, EnvironmentJson) {
   auto result = loadConfig(ConfigSource{
       std::nullopt, {{"CATALYST_NODE_ID", "a"}, {"CATALYST_ENVOY_PORT_RANGE", "[[10000,10099]]"}}});
   ASSERT_TRUE(result) << formatProblems(result.error());
   EXPECT_THAT(result->envoy_port_range, ElementsAre(PortRange{10000, 10099}));
 }
 
-TEST(PortRangeTest, EnvironmentErrorsNameTheElement) {
+TEST(ConfigPortRangeTest, EnvironmentErrorsNameTheElement) {
   auto result = loadConfig(ConfigSource{
       std::nullopt, {{"CATALYST_NODE_ID", "a"}, {"CATALYST_ENVOY_PORT_RANGE", "[10, [20, 0]]"}}});
   ASSERT_FALSE(result);
@@ -709,21 +738,20 @@ TEST(ConfigLimitsTest, ManyProblemsAreCapped) {
 }
 
 TEST(ConfigLimitsTest, AliasesCannotMultiplyWork) {
-  // A list of 2000 tags used by 600 routes: 1.2 million values from 40 kB.
+  // A list of 1000 tags used by 300 routes: 300 000 values from 12 kB.
   std::string yaml = "node: {id: a}\nroutes:\n  - {name: r0, tags: &t [x";
-  for (int i = 1; i < 2000; ++i) {
+  for (int i = 1; i < 1000; ++i) {
     yaml += ", x";
   }
   yaml += "]}\n";
-  for (int i = 1; i < 600; ++i) {
+  for (int i = 1; i < 300; ++i) {
     yaml += "  - {name: r" + std::to_string(i) + ", tags: *t}\n";
   }
   auto result = loadConfigFromString(yaml, "aliases.yaml", {});
   ASSERT_FALSE(result);
-  EXPECT_THAT(
-      lines(result.error()),
-      ::testing::Contains(
-          "aliases.yaml: more than 1000000 values (aliases count each time they are used)"));
+  EXPECT_THAT(lines(result.error()),
+              ::testing::Contains(
+                  "aliases.yaml: more than 250000 values (aliases count each time they are used)"));
 }
 
 TEST(ConfigLimitsTest, DeepBlockNestingIsRefused) {
@@ -737,7 +765,7 @@ TEST(ConfigLimitsTest, DeepBlockNestingIsRefused) {
   EXPECT_THAT(lines(result.error()), ElementsAre("deep.yaml:1: nested deeper than 64 levels"));
 }
 
-TEST(ProblemTest, Formats) {
+TEST(ConfigProblemTest, Formats) {
   EXPECT_EQ((Problem{"a.yaml", 3, "peers[1].endpoint", "bad"}).toString(),
             "a.yaml:3: peers[1].endpoint: bad");
   EXPECT_EQ((Problem{"a.yaml", 2, "", "invalid YAML: x"}).toString(), "a.yaml:2: invalid YAML: x");
@@ -748,14 +776,14 @@ TEST(ProblemTest, Formats) {
   EXPECT_EQ(toError(error).kind, Error::Kind::InvalidArgument);
 }
 
-TEST(EnvTest, FromEnviron) {
-  const char* envp[] = {"PORT=3001", "CATALYST_NODE_ID=a=b", "NOEQUALS", nullptr};
-  const Env env = envFromEnviron(envp);
+TEST(ConfigEnvTest, FromEnviron) {
+  const std::array<const char*, 4> envp{"PORT=3001", "CATALYST_NODE_ID=a=b", "NOEQUALS", nullptr};
+  const Env env = envFromEnviron(envp.data());
   EXPECT_EQ(env, (Env{{"PORT", "3001"}, {"CATALYST_NODE_ID", "a=b"}}));
   EXPECT_TRUE(envFromEnviron(nullptr).empty());
 }
 
-TEST(DataPlaneModeTest, RoundTrips) {
+TEST(ConfigDataPlaneModeTest, RoundTrips) {
   for (auto mode : {DataPlaneMode::Embedded, DataPlaneMode::EnvoyXds, DataPlaneMode::EnvoyFiles}) {
     EXPECT_EQ(parseDataPlaneMode(toString(mode)), mode);
   }

@@ -1,0 +1,49 @@
+#include "catalyst/config/node_config.h"
+
+#include <array>
+#include <utility>
+
+namespace catalyst::config {
+namespace {
+
+constexpr std::array<std::pair<DataPlaneMode, std::string_view>, 3> kModeNames{{
+    {DataPlaneMode::Embedded, "embedded"},
+    {DataPlaneMode::EnvoyXds, "envoy-xds"},
+    {DataPlaneMode::EnvoyFiles, "envoy-files"},
+}};
+
+} // namespace
+
+std::string_view toString(DataPlaneMode mode) {
+  for (const auto& [m, name] : kModeNames) {
+    if (m == mode) {
+      return name;
+    }
+  }
+  return "unknown";
+}
+
+std::optional<DataPlaneMode> parseDataPlaneMode(std::string_view text) {
+  for (const auto& [m, name] : kModeNames) {
+    if (name == text) {
+      return m;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<uint16_t> expandPorts(const std::vector<PortRange>& ranges) {
+  std::vector<uint16_t> ports;
+  for (const auto& range : ranges) {
+    for (uint32_t port = range.first; port <= range.last; ++port) {
+      ports.push_back(static_cast<uint16_t>(port));
+    }
+  }
+  return ports;
+}
+
+state::NodeIdentity NodeConfig::identity() const {
+  return state::NodeIdentity{node_id, domains, peering_endpoint, envoy_address};
+}
+
+} // namespace catalyst::config

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalyst/common/logging.h"
+#include "catalyst/state/node_state.h"
+#include "catalyst/state/peer.h"
+#include "catalyst/state/route.h"
+
+namespace catalyst::config {
+
+// Who serves the data plane of a node.
+enum class DataPlaneMode {
+  Embedded,   // our own proxy workers (the default)
+  EnvoyXds,   // an Envoy fed over xDS by this node
+  EnvoyFiles, // an Envoy reading the files this node writes
+};
+
+// The config / environment spelling: "embedded", "envoy-xds", "envoy-files".
+std::string_view toString(DataPlaneMode mode);
+std::optional<DataPlaneMode> parseDataPlaneMode(std::string_view text);
+
+// An inclusive range of TCP ports; a single port is {p, p}.
+struct PortRange {
+  uint16_t first = 0;
+  uint16_t last = 0;
+
+  std::size_t size() const { return static_cast<std::size_t>(last) - first + 1; }
+  bool contains(uint16_t port) const { return port >= first && port <= last; }
+  bool operator==(const PortRange&) const = default;
+};
+
+// The ports of `ranges` in order: {[8000,8000],[9000,9002]} -> 8000, 9000, 9001, 9002.
+std::vector<uint16_t> expandPorts(const std::vector<PortRange>& ranges);
+
+// Everything a node needs to start: the YAML file and the environment, merged and validated by
+// loadConfig() (loader.h). A value type; every field holds its final value, defaults included.
+struct NodeConfig {
+  std::string node_id;              // node.id / CATALYST_NODE_ID (required)
+  std::vector<std::string> domains; // node.domains / CATALYST_DOMAINS
+  // node.endpoint / CATALYST_PEERING_ENDPOINT; default ws://127.0.0.1:<port>/rpc
+  std::string peering_endpoint;
+  std::string listen_address = "127.0.0.1"; // listen.address
+  uint16_t port = 3000;                     // listen.port / PORT
+  std::string state_dir;                    // state_dir / CATALYST_STATE_DIR; default ./var/<id>
+  LogLevel log_level = LogLevel::Info;      // log_level / CATALYST_LOG_LEVEL
+  DataPlaneMode dataplane = DataPlaneMode::Embedded; // dataplane.mode / CATALYST_DATAPLANE
+  // dataplane.address / CATALYST_ENVOY_ADDRESS: the data-plane address advertised to peers.
+  std::string envoy_address = "127.0.0.1";
+  // dataplane.port_range / CATALYST_ENVOY_PORT_RANGE: in config order; no two ranges overlap.
+  std::vector<PortRange> envoy_port_range;
+  std::vector<state::PeerInfo> peers; // peers; peer_token holds the JWT we present to each
+  std::vector<state::Route> routes;   // routes: the local routes this node publishes
+  bool admin_loopback_only = true;    // admin.loopback_only: /metrics, /api/state from loopback
+
+  // This node as the control plane's state knows it.
+  state::NodeIdentity identity() const;
+
+  bool operator==(const NodeConfig&) const = default;
+};
+
+} // namespace catalyst::config
