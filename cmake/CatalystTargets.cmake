@@ -45,7 +45,8 @@ function(catalyst_test name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/test-bin)
   catalyst_apply_options(${name})
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${ARG_LABELS}")
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${name}." PROPERTIES LABELS
+                       "${ARG_LABELS}")
 endfunction()
 
 # catalyst_benchmark(<name> SOURCES ... [DEPS ...])
@@ -56,6 +57,8 @@ function(catalyst_benchmark name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} benchmark::benchmark)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bench-bin)
   catalyst_apply_options(${name})
-  add_test(NAME ${name}_smoke COMMAND ${name} --benchmark_min_time=0.01)
+  # The smoke run covers the small cases only; the figures come from release runs.
+  add_test(NAME ${name}_smoke COMMAND ${name} --benchmark_min_time=0.01
+                                          --benchmark_filter=/1000$)
   set_tests_properties(${name}_smoke PROPERTIES LABELS bench)
 endfunction()

@@ -9,7 +9,7 @@
 #include "catalyst/control/plugin.h"
 #include "catalyst/state/state_delta.h"
 
-namespace catalyst::testing {
+namespace catalyst::test {
 
 // Short readable forms of deltas and effects, for test failure messages.
 
@@ -111,4 +111,4 @@ inline std::string describe(const std::vector<control::Rejection>& rejections) {
   return out + " }";
 }
 
-} // namespace catalyst::testing
+} // namespace catalyst::test

@@ -6,7 +6,7 @@
 
 #include "catalyst/state/node_state.h"
 
-namespace catalyst::testing {
+namespace catalyst::test {
 
 // Small builders that keep table-driven tests readable.
 
@@ -93,4 +93,4 @@ private:
   state::NodeState state_;
 };
 
-} // namespace catalyst::testing
+} // namespace catalyst::test

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "catalyst/common/time_source.h"
 
@@ -50,6 +51,20 @@ public:
 };
 
 using DispatcherPtr = std::unique_ptr<Dispatcher>;
+
+// Delivers POSIX signals to a callback on a dispatcher's thread while it exists (Asio's
+// signal_set: the handler runs as an ordinary callback, not in signal context).
+class SignalWatcher {
+public:
+  virtual ~SignalWatcher() = default;
+};
+
+using SignalWatcherPtr = std::unique_ptr<SignalWatcher>;
+
+// Watches `signals` (e.g. SIGINT, SIGTERM); `cb` gets the signal number, each time one arrives.
+// Call on the dispatcher's thread.
+SignalWatcherPtr watchSignals(Dispatcher& dispatcher, std::vector<int> signals,
+                              std::function<void(int)> cb);
 
 // A Dispatcher over an asio::io_context. `time_source` must outlive it.
 DispatcherPtr makeDispatcher(const TimeSource& time_source);

@@ -2,6 +2,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "catalyst/common/assert.h"
@@ -49,7 +50,49 @@ private:
   bool enabled_ = false;
 };
 
+class SignalWatcherImpl : public SignalWatcher {
+public:
+  SignalWatcherImpl(boost::asio::io_context& io, const std::vector<int>& signals,
+                    std::function<void(int)> cb)
+      : set_(io), cb_(std::move(cb)) {
+    for (int s : signals) {
+      set_.add(s);
+    }
+    wait();
+  }
+
+  ~SignalWatcherImpl() override {
+    boost::system::error_code ignored;
+    set_.cancel(ignored);
+  }
+  SignalWatcherImpl(const SignalWatcherImpl&) = delete;
+  SignalWatcherImpl& operator=(const SignalWatcherImpl&) = delete;
+  SignalWatcherImpl(SignalWatcherImpl&&) = delete;
+  SignalWatcherImpl& operator=(SignalWatcherImpl&&) = delete;
+
+private:
+  void wait() {
+    set_.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) {
+        return; // cancelled: the watcher is being destroyed
+      }
+      wait();
+      cb_(signal);
+    });
+  }
+
+  boost::asio::signal_set set_;
+  std::function<void(int)> cb_;
+};
+
 } // namespace
+
+SignalWatcherPtr watchSignals(Dispatcher& dispatcher, std::vector<int> signals,
+                              std::function<void(int)> cb) {
+  CATALYST_ASSERT(dispatcher.isThreadSafe(), "signal watchers are made on the dispatcher's thread");
+  return std::make_unique<SignalWatcherImpl>(asImpl(dispatcher).ioContext(), signals,
+                                             std::move(cb));
+}
 
 DispatcherImpl::DispatcherImpl(const TimeSource& time_source)
     : time_source_(time_source), thread_id_(std::this_thread::get_id()) {}

@@ -46,8 +46,8 @@ protected:
     plugins.route_table.push_back(std::make_unique<TickRecorder>(ticks_));
     plugins.propagation.push_back(std::make_unique<plugins::DataPlanePlugin>());
     loop_ = std::make_unique<ControlLoop>(
-        *dispatcher_, Pipeline(testing::StateBuilder("node-a").build(), std::move(plugins)),
-        effects_, *logger_);
+        *dispatcher_, Pipeline(test::StateBuilder("node-a").build(), std::move(plugins)), effects_,
+        *logger_);
   }
 
   // Runs the dispatcher until `done` holds, or fails after a deadline.
@@ -73,7 +73,7 @@ TEST_F(ControlLoopTest, EventsFromOtherThreadsAreHandledInOrderOnTheControlThrea
   std::thread producer([this, &generations] {
     for (int i = 0; i < 50; ++i) {
       loop_->submit(
-          ev::AddRoute{testing::route("r" + std::to_string(i))},
+          ev::AddRoute{test::route("r" + std::to_string(i))},
           [&generations](const PipelineResult& r) { generations.push_back(r.generation); });
     }
   });

@@ -53,7 +53,7 @@ public:
     }
     if (!(committed == record_.shadow)) {
       record_.violations.push_back(std::string("propagation saw uncommitted state after ") +
-                                   std::string(eventName(event)) + " " + testing::describe(change));
+                                   std::string(eventName(event)) + " " + test::describe(change));
     }
     return {};
   }
@@ -245,7 +245,7 @@ TEST(PipelinePropertyTest, CommittedStateIsTheDeltasAppliedInOrder) {
       const PipelineResult result = pipeline.handle(event);
       ASSERT_TRUE(record.violations.empty()) << record.violations.front();
       ASSERT_EQ(result.no_op_ops, 0u)
-          << "event " << i << " " << eventName(event) << " " << testing::describe(result.committed);
+          << "event " << i << " " << eventName(event) << " " << test::describe(result.committed);
       if (!result.committed.empty()) {
         replay.apply(result.committed);
         ++commits;

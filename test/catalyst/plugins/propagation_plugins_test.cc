@@ -25,11 +25,11 @@ using state::ConnectionStatus;
 using state::RouteKey;
 using state::UpdateItem;
 namespace op = state::op;
-using testing::describe;
-using testing::path;
-using testing::peer;
-using testing::route;
-using testing::StateBuilder;
+using test::describe;
+using test::path;
+using test::peer;
+using test::route;
+using test::StateBuilder;
 
 struct Case {
   std::string name;

@@ -22,13 +22,13 @@ using state::ConnectionStatus;
 using state::RouteKey;
 using state::StateDelta;
 namespace op = state::op;
-using testing::addItem;
-using testing::describe;
-using testing::path;
-using testing::peer;
-using testing::removeItem;
-using testing::route;
-using testing::StateBuilder;
+using test::addItem;
+using test::describe;
+using test::path;
+using test::peer;
+using test::removeItem;
+using test::route;
+using test::StateBuilder;
 
 struct Case {
   std::string name;

@@ -19,9 +19,9 @@ using state::LocalRoute;
 using state::LocalService;
 using state::RouteSource;
 namespace op = state::op;
-using testing::describe;
-using testing::route;
-using testing::StateBuilder;
+using test::describe;
+using test::route;
+using test::StateBuilder;
 
 struct Case {
   std::string name;

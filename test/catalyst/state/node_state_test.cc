@@ -7,9 +7,9 @@
 namespace catalyst::state {
 namespace {
 
-using testing::path;
-using testing::peer;
-using testing::StateBuilder;
+using test::path;
+using test::peer;
+using test::StateBuilder;
 
 StateDelta delta(std::initializer_list<DeltaOp> ops) { return StateDelta{ops}; }
 
@@ -48,11 +48,11 @@ TEST(NodeStateTest, PathsAreIndexedByRouteAndByPeer) {
 }
 
 TEST(NodeStateTest, UpsertReplacesAndEqualityIsByValue) {
-  NodeState a = StateBuilder().withLocal(testing::route("books")).build();
-  NodeState b = StateBuilder().withLocal(testing::route("books")).build();
+  NodeState a = StateBuilder().withLocal(test::route("books")).build();
+  NodeState b = StateBuilder().withLocal(test::route("books")).build();
   EXPECT_EQ(a, b);
   b.apply(delta({op::UpsertLocalRoute{
-      LocalRoute{testing::route("books", "http://10.0.0.1:1"), RouteSource::Admin}}}));
+      LocalRoute{test::route("books", "http://10.0.0.1:1"), RouteSource::Admin}}}));
   EXPECT_NE(a, b);
   EXPECT_EQ(b.findLocalRoute("books")->route.endpoint, "http://10.0.0.1:1");
   EXPECT_EQ(b.localRoutes().size(), 1u);

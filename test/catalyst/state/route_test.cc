@@ -9,7 +9,7 @@
 namespace catalyst::state {
 namespace {
 
-using testing::path;
+using test::path;
 
 TEST(RouteTest, ProtocolNamesRoundTrip) {
   for (auto p : {Protocol::Http, Protocol::HttpGraphql, Protocol::HttpGql, Protocol::HttpGrpc,
@@ -43,7 +43,7 @@ TEST(RouteTest, NameValidation) {
 }
 
 TEST(RouteTest, RouteValidationNamesTheField) {
-  Route r = testing::route("books");
+  Route r = test::route("books");
   EXPECT_TRUE(validateRoute(r));
 
   Route long_endpoint = r;

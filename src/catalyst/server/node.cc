@@ -1,0 +1,91 @@
+#include "catalyst/server/node.h"
+
+#include <chrono>
+#include <filesystem>
+#include <system_error>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "catalyst/common/version.h"
+#include "catalyst/plugins/local_service/service_registry/service_registry_plugin.h"
+#include "catalyst/plugins/propagation/data_plane/data_plane_plugin.h"
+#include "catalyst/plugins/propagation/peer_advertiser/peer_advertiser_plugin.h"
+#include "catalyst/plugins/propagation/process_supervisor/process_supervisor_plugin.h"
+#include "catalyst/plugins/route_table/local_routes/local_routes_plugin.h"
+#include "catalyst/plugins/route_table/peer_list/peer_list_plugin.h"
+#include "catalyst/plugins/route_table/peer_routes/peer_routes_plugin.h"
+
+namespace catalyst::server {
+
+control::PluginSet builtinPlugins() {
+  control::PluginSet p;
+  p.route_table.push_back(std::make_unique<plugins::PeerListPlugin>());
+  p.route_table.push_back(std::make_unique<plugins::PeerRoutesPlugin>());
+  p.route_table.push_back(std::make_unique<plugins::LocalRoutesPlugin>());
+  p.local_service.push_back(std::make_unique<plugins::ServiceRegistryPlugin>());
+  p.propagation.push_back(std::make_unique<plugins::PeerAdvertiserPlugin>());
+  p.propagation.push_back(std::make_unique<plugins::DataPlanePlugin>());
+  p.propagation.push_back(std::make_unique<plugins::ProcessSupervisorPlugin>());
+  return p;
+}
+
+void EffectRecorder::onEffects(const std::vector<control::Effect>& effects) {
+  for (const control::Effect& e : effects) {
+    ++counts_[std::string(control::effectName(e))];
+    logger_.debug("effect {} (no peering transport or data plane in this build yet)",
+                  control::effectName(e));
+  }
+}
+
+Node::Node(config::NodeConfig config, event::Dispatcher& dispatcher, Logger& logger)
+    : config_(std::move(config)), dispatcher_(dispatcher), logger_(logger),
+      started_(dispatcher.timeSource().monotonicTime()), effects_(logger) {
+  loop_ = std::make_unique<control::ControlLoop>(
+      dispatcher_, control::Pipeline(state::NodeState(config_.identity()), builtinPlugins()),
+      effects_, logger_);
+  http_ = std::make_unique<admin::HttpServer>(
+      dispatcher_, logger_,
+      admin::HttpServerOptions{config_.listen_address, config_.port, admin::HttpServerLimits{}});
+  addRoutes();
+}
+
+void Node::addRoutes() {
+  http_->addRoute(admin::HttpMethod::Get, "/health", [this](const admin::HttpRequest&) {
+    const std::chrono::duration<double> uptime =
+        dispatcher_.timeSource().monotonicTime() - started_;
+    boost::json::object body;
+    body["status"] = "ok";
+    body["node"] = config_.node_id;
+    body["version"] = kVersion;
+    body["uptimeSeconds"] = uptime.count();
+    return admin::jsonResponse(200, body);
+  });
+}
+
+Status Node::start() {
+  std::error_code ec;
+  std::filesystem::create_directories(config_.state_dir, ec);
+  if (ec) {
+    return unavailable(fmt::format("state directory {}: {}", config_.state_dir, ec.message()));
+  }
+  if (auto st = http_->listen(); !st) {
+    return st;
+  }
+  for (const state::PeerInfo& peer : config_.peers) {
+    loop_->submit(control::ev::AddPeer{peer});
+  }
+  for (const state::Route& route : config_.routes) {
+    loop_->submit(control::ev::AddRoute{route, state::RouteSource::Config});
+  }
+  loop_->startTicks(std::chrono::seconds(1));
+  logger_.info("node {} (catalyst-node {}) listening on http://{}:{} ({} peers, {} routes "
+               "configured; state in {})",
+               config_.node_id, kVersion, config_.listen_address, http_->port(),
+               config_.peers.size(), config_.routes.size(), config_.state_dir);
+  return {};
+}
+
+void Node::stop() { http_->stop(); }
+
+} // namespace catalyst::server

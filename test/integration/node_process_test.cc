@@ -1,0 +1,167 @@
+// catalyst-node started as a user starts it: a real process, real sockets on 127.0.0.1.
+
+#include <csignal>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "support/process.h"
+
+namespace catalyst::test {
+namespace {
+
+constexpr std::chrono::seconds kDeadline{20};
+
+std::string nodeBinary() { return CATALYST_NODE_BINARY; }
+
+// Starts a node and waits until /health answers.
+class RunningNode {
+public:
+  RunningNode(std::vector<std::string> args, std::map<std::string, std::string> env, uint16_t port)
+      : port_(port), process_(withBinary(std::move(args)), std::move(env)) {}
+
+  bool healthy() {
+    return eventually(
+        [this] {
+          auto reply = httpGet(port_, "/health");
+          return reply && reply->status == 200;
+        },
+        kDeadline);
+  }
+
+  Process& process() { return process_; }
+  uint16_t port() const { return port_; }
+
+private:
+  static std::vector<std::string> withBinary(std::vector<std::string> args) {
+    args.insert(args.begin(), nodeBinary());
+    return args;
+  }
+
+  uint16_t port_;
+  Process process_;
+};
+
+TEST(NodeProcessTest, RunsFromTheEnvironmentAloneAnswersHealthAndStopsOnSigterm) {
+  TempDir dir;
+  const uint16_t port = freePort();
+  RunningNode node({},
+                   {{"CATALYST_NODE_ID", "node-a.example.local"},
+                    {"PORT", std::to_string(port)},
+                    {"CATALYST_STATE_DIR", dir.path() + "/state"}},
+                   port);
+  ASSERT_TRUE(node.healthy()) << node.process().errors();
+
+  auto reply = httpGet(port, "/health");
+  ASSERT_TRUE(reply);
+  EXPECT_NE(reply->body.find(R"("status":"ok")"), std::string::npos) << reply->body;
+  EXPECT_NE(reply->body.find(R"("node":"node-a.example.local")"), std::string::npos);
+  EXPECT_NE(reply->body.find(R"("version":")"), std::string::npos);
+  EXPECT_NE(reply->body.find(R"("uptimeSeconds":)"), std::string::npos);
+  EXPECT_EQ(httpGet(port, "/nope")->status, 404);
+
+  node.process().signal(SIGTERM);
+  EXPECT_EQ(node.process().waitFor(kDeadline), 0);
+  EXPECT_NE(node.process().errors().find("received SIGTERM, shutting down"), std::string::npos);
+  EXPECT_FALSE(httpGet(port, "/health")) << "still answering after shutdown";
+}
+
+TEST(NodeProcessTest, RunsFromAConfigFileAndStopsOnSigint) {
+  TempDir dir;
+  const uint16_t port = freePort();
+  const std::string file = dir.write("node.yaml", "node:\n"
+                                                  "  id: node-b\n"
+                                                  "listen:\n"
+                                                  "  port: " +
+                                                      std::to_string(port) +
+                                                      "\n"
+                                                      "state_dir: " +
+                                                      dir.path() +
+                                                      "/state\n"
+                                                      "routes:\n"
+                                                      "  - name: books-api\n"
+                                                      "    endpoint: http://127.0.0.1:8080\n");
+  RunningNode node({"--config", file}, {}, port);
+  ASSERT_TRUE(node.healthy()) << node.process().errors();
+  EXPECT_NE(httpGet(port, "/health")->body.find(R"("node":"node-b")"), std::string::npos);
+  node.process().signal(SIGINT);
+  EXPECT_EQ(node.process().waitFor(kDeadline), 0);
+  EXPECT_NE(node.process().errors().find("1 routes configured"), std::string::npos)
+      << node.process().errors();
+}
+
+TEST(NodeProcessTest, EnvironmentOverridesTheFile) {
+  TempDir dir;
+  const uint16_t port = freePort();
+  const std::string file =
+      dir.write("node.yaml", "node:\n  id: from-file\nstate_dir: " + dir.path() + "/s\n");
+  RunningNode node({"--config", file},
+                   {{"CATALYST_NODE_ID", "from-env"}, {"PORT", std::to_string(port)}}, port);
+  ASSERT_TRUE(node.healthy()) << node.process().errors();
+  EXPECT_NE(httpGet(port, "/health")->body.find(R"("node":"from-env")"), std::string::npos);
+}
+
+TEST(NodeProcessTest, BusyPortIsAClearErrorAndANonZeroExit) {
+  TempDir dir;
+  const uint16_t port = freePort();
+  RunningNode first({},
+                    {{"CATALYST_NODE_ID", "first"},
+                     {"PORT", std::to_string(port)},
+                     {"CATALYST_STATE_DIR", dir.path() + "/1"}},
+                    port);
+  ASSERT_TRUE(first.healthy()) << first.process().errors();
+  RunResult second = run({nodeBinary()}, {{"CATALYST_NODE_ID", "second"},
+                                          {"PORT", std::to_string(port)},
+                                          {"CATALYST_STATE_DIR", dir.path() + "/2"}});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("Address already in use"), std::string::npos) << second.err;
+}
+
+TEST(NodeProcessTest, MissingNodeIdAndBadConfigExitNonZeroWithTheReason) {
+  TempDir dir;
+  RunResult no_id = run({nodeBinary()}, {{"CATALYST_NODE_ID", ""}, {"PORT", "3999"}});
+  EXPECT_NE(no_id.exit_code, 0);
+  EXPECT_NE(no_id.err.find("CATALYST_NODE_ID"), std::string::npos) << no_id.err;
+
+  const std::string file = dir.write("bad.yaml", "node:\n  id: a\nlisten:\n  port: 70000\n");
+  RunResult bad = run({nodeBinary(), "--config", file}, {{"PORT", ""}});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find(file + ":4: listen.port:"), std::string::npos) << bad.err;
+}
+
+TEST(NodeProcessTest, CheckConfigPrintsPreciseProblems) {
+  TempDir dir;
+  const std::string good = dir.write("good.yaml", "node:\n  id: node-a\n");
+  RunResult ok = run({nodeBinary(), "--check-config", good});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("ok: " + good), std::string::npos) << ok.out;
+
+  const std::string bad = dir.write("bad.yaml", "node:\n"
+                                                "  id: node-a\n"
+                                                "  colour: blue\n"
+                                                "routes:\n"
+                                                "  - name: books\n"
+                                                "  - name: books\n");
+  RunResult r = run({nodeBinary(), "--check-config", bad});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(bad + ":3: node.colour:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(bad + ":6: routes[1].name:"), std::string::npos) << r.err;
+
+  RunResult missing = run({nodeBinary(), "--check-config", dir.path() + "/absent.yaml"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_FALSE(missing.err.empty());
+}
+
+TEST(NodeProcessTest, HelpAndVersion) {
+  RunResult help = run({nodeBinary(), "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--check-config"), std::string::npos);
+  RunResult version = run({nodeBinary(), "--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_NE(version.out.find("catalyst-node "), std::string::npos);
+  RunResult unknown = run({nodeBinary(), "--frobnicate"});
+  EXPECT_NE(unknown.exit_code, 0);
+}
+
+} // namespace
+} // namespace catalyst::test
