@@ -1,0 +1,254 @@
+#include "catalyst/rpc/hooks.h"
+
+#include <utility>
+
+namespace catalyst::rpc {
+namespace {
+
+Value typeError(std::string message) { return makeError("TypeError", std::move(message)); }
+
+// A property of a plain value: an object's own member, an array's element; else undefined.
+Value property(const Value& v, const PathElement& key) {
+  if (v.is<Object>()) {
+    if (const std::string* name = std::get_if<std::string>(&key)) {
+      if (const Value* m = v.find(*name)) {
+        return *m;
+      }
+    }
+    return Value();
+  }
+  if (const Array* a = v.as<Array>()) {
+    int64_t index = -1;
+    if (const int64_t* i = std::get_if<int64_t>(&key)) {
+      index = *i;
+    } else {
+      const std::string& s = std::get<std::string>(key);
+      if (!s.empty() && s.size() < 16 && s.find_first_not_of("0123456789") == std::string::npos) {
+        index = std::stoll(s);
+      }
+    }
+    if (index >= 0 && static_cast<std::size_t>(index) < a->size()) {
+      return (*a)[static_cast<std::size_t>(index)];
+    }
+  }
+  return Value();
+}
+
+// Walks `path` through `root`. Stops early at a stub, returning it and the rest of the path.
+struct Walk {
+  Value value;
+  std::size_t consumed = 0; // path elements walked
+};
+Walk walk(const Value& root, const Path& path, std::size_t count) {
+  Walk w{root, 0};
+  while (w.consumed < count) {
+    if (w.value.is<Stub>()) {
+      return w;
+    }
+    w.value = property(w.value, path[w.consumed]);
+    ++w.consumed;
+  }
+  return w;
+}
+
+Path rest(const Path& path, std::size_t from) {
+  return Path(path.begin() + static_cast<std::ptrdiff_t>(from), path.end());
+}
+
+Promise<StubHookPtr> toHook(const Promise<Value>& p) {
+  auto [out, r] = Promise<StubHookPtr>::make();
+  p.then([r = r](const Settled<Value>& s) {
+    if (s.ok()) {
+      r.resolve(hookFor(*s.value));
+    } else {
+      r.reject(s.error);
+    }
+  });
+  return out;
+}
+
+// Collects the promise stubs inside `v`, as slots to fill.
+void collectPromises(Value& v, std::vector<Value*>& slots) {
+  if (Stub* s = v.as<Stub>()) {
+    if (s->hook() && s->hook()->isPromise()) {
+      slots.push_back(&v);
+    }
+  } else if (Array* a = v.as<Array>()) {
+    for (Value& e : *a) {
+      collectPromises(e, slots);
+    }
+  } else if (Object* o = v.as<Object>()) {
+    for (Member& m : *o) {
+      collectPromises(m.value, slots);
+    }
+  }
+}
+
+} // namespace
+
+std::string joinPath(const Path& path) {
+  std::string out;
+  for (const PathElement& e : path) {
+    if (!out.empty()) {
+      out.push_back('.');
+    }
+    if (const std::string* s = std::get_if<std::string>(&e)) {
+      out += *s;
+    } else {
+      out += std::to_string(std::get<int64_t>(e));
+    }
+  }
+  return out;
+}
+
+StubHookPtr hookFor(Value value) {
+  if (Stub* s = value.as<Stub>()) {
+    if (s->hook()) {
+      return s->hook();
+    }
+  }
+  return std::make_shared<PayloadHook>(std::move(value));
+}
+
+Promise<Array> awaitPromises(Array values) {
+  auto holder = std::make_shared<Value>(std::move(values));
+  std::vector<Value*> slots;
+  collectPromises(*holder, slots);
+  if (slots.empty()) {
+    return Promise<Array>::resolved(std::move(*holder->as<Array>()));
+  }
+  auto [out, r] = Promise<Array>::make();
+  auto remaining = std::make_shared<std::size_t>(slots.size());
+  for (Value* slot : slots) {
+    Promise<Value> p = pull(*slot->as<Stub>());
+    p.then([holder, slot, remaining, r = r](const Settled<Value>& s) {
+      if (r.settled()) {
+        return;
+      }
+      if (!s.ok()) {
+        r.reject(s.error);
+        return;
+      }
+      *slot = *s.value;
+      if (--*remaining == 0) {
+        r.resolve(std::move(*holder->as<Array>()));
+      }
+    });
+  }
+  return out;
+}
+
+StubHookPtr PayloadHook::call(Path path, Array args) {
+  if (path.empty()) {
+    return std::make_shared<ErrorHook>(typeError("'' is not a function."));
+  }
+  Walk w = walk(value_, path, path.size());
+  if (w.value.is<Stub>() && w.value.as<Stub>()->hook()) {
+    return w.value.as<Stub>()->hook()->call(rest(path, w.consumed), std::move(args));
+  }
+  return std::make_shared<ErrorHook>(typeError("'" + joinPath(path) + "' is not a function."));
+}
+
+StubHookPtr PayloadHook::get(Path path) {
+  Walk w = walk(value_, path, path.size());
+  if (w.consumed < path.size() && w.value.is<Stub>() && w.value.as<Stub>()->hook()) {
+    return w.value.as<Stub>()->hook()->get(rest(path, w.consumed));
+  }
+  return hookFor(std::move(w.value));
+}
+
+StubHookPtr TargetHook::call(Path path, Array args) {
+  if (path.size() > 1) {
+    Path parent(path.begin(), path.end() - 1);
+    return get(std::move(parent))->call(Path{path.back()}, std::move(args));
+  }
+  std::string method;
+  if (!path.empty()) {
+    const std::string* name = std::get_if<std::string>(&path.front());
+    if (name == nullptr) {
+      return std::make_shared<ErrorHook>(typeError("'" + joinPath(path) + "' is not a function."));
+    }
+    method = *name;
+  }
+  auto [out, r] = Promise<Value>::make();
+  TargetPtr target = target_;
+  awaitPromises(std::move(args)).then([target, method, r = r](const Settled<Array>& s) {
+    if (!s.ok()) {
+      r.reject(s.error);
+      return;
+    }
+    try {
+      target->call(method, Args(*s.value)).then([r](const Settled<Value>& result) {
+        r.settle(result);
+      });
+    } catch (const RpcError& e) {
+      r.reject(e.value());
+    } catch (const std::exception& e) {
+      r.reject(makeError("Error", e.what()));
+    }
+  });
+  return std::make_shared<PromiseHook>(toHook(out));
+}
+
+StubHookPtr TargetHook::get(Path path) {
+  if (path.empty()) {
+    return shared_from_this();
+  }
+  const std::string* name = std::get_if<std::string>(&path.front());
+  if (name == nullptr) {
+    return std::make_shared<PayloadHook>(Value());
+  }
+  Value v;
+  try {
+    v = target_->get(*name);
+  } catch (const RpcError& e) {
+    return std::make_shared<ErrorHook>(e.value());
+  } catch (const std::exception& e) {
+    return std::make_shared<ErrorHook>(makeError("Error", e.what()));
+  }
+  StubHookPtr hook = hookFor(std::move(v));
+  return path.size() == 1 ? hook : hook->get(rest(path, 1));
+}
+
+Promise<Value> TargetHook::pull() {
+  return Promise<Value>::resolved(Value(Stub(shared_from_this())));
+}
+
+StubHookPtr PromiseHook::call(Path path, Array args) {
+  auto [out, r] = Promise<StubHookPtr>::make();
+  promise_.then([path = std::move(path), args = std::move(args),
+                 r = r](const Settled<StubHookPtr>& s) mutable {
+    if (s.ok()) {
+      r.resolve((*s.value)->call(std::move(path), std::move(args)));
+    } else {
+      r.reject(s.error);
+    }
+  });
+  return std::make_shared<PromiseHook>(out);
+}
+
+StubHookPtr PromiseHook::get(Path path) {
+  auto [out, r] = Promise<StubHookPtr>::make();
+  promise_.then([path = std::move(path), r = r](const Settled<StubHookPtr>& s) mutable {
+    if (s.ok()) {
+      r.resolve((*s.value)->get(std::move(path)));
+    } else {
+      r.reject(s.error);
+    }
+  });
+  return std::make_shared<PromiseHook>(out);
+}
+
+Promise<Value> PromiseHook::pull() {
+  auto [out, r] = Promise<Value>::make();
+  promise_.then([r = r](const Settled<StubHookPtr>& s) {
+    if (s.ok()) {
+      (*s.value)->pull().then([r](const Settled<Value>& v) { r.settle(v); });
+    } else {
+      r.reject(s.error);
+    }
+  });
+  return out;
+}
+
+} // namespace catalyst::rpc

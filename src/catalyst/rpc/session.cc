@@ -1,0 +1,997 @@
+#include "catalyst/rpc/session.h"
+
+#include <array>
+#include <cmath>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/parse_options.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "catalyst/rpc/hooks.h"
+#include "catalyst/rpc/json_writer.h"
+
+namespace catalyst::rpc {
+namespace {
+
+namespace bj = boost::json;
+
+// The peer broke the protocol: the session aborts.
+struct ProtocolError {
+  std::string message;
+};
+
+// An expression this implementation does not evaluate: the call (only) is rejected.
+struct CallError {
+  Value error;
+};
+
+constexpr std::array<std::string_view, 13> kPrototypeKeys{
+    "__proto__",       "constructor",      "hasOwnProperty",       "isPrototypeOf",
+    "toString",        "valueOf",          "propertyIsEnumerable", "toLocaleString",
+    "toJSON",          "__defineGetter__", "__defineSetter__",     "__lookupGetter__",
+    "__lookupSetter__"};
+
+constexpr std::array<std::string_view, 8> kErrorNames{
+    "Error",       "EvalError", "RangeError", "ReferenceError",
+    "SyntaxError", "TypeError", "URIError",   "AggregateError"};
+
+bool isPrototypeKey(std::string_view key) {
+  for (std::string_view k : kPrototypeKeys) {
+    if (k == key) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string compact(const bj::value& v) {
+  std::string s = bj::serialize(v);
+  if (s.size() > 200) {
+    s.resize(200);
+    s += "...";
+  }
+  return s;
+}
+
+std::optional<int64_t> asId(const bj::value& v) {
+  if (v.is_int64()) {
+    return v.as_int64();
+  }
+  if (v.is_uint64() && v.as_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
+    return static_cast<int64_t>(v.as_uint64());
+  }
+  if (v.is_double()) {
+    const double d = v.as_double();
+    if (std::trunc(d) == d && std::fabs(d) < 9.0e15) {
+      return static_cast<int64_t>(d);
+    }
+  }
+  return std::nullopt;
+}
+
+double asNumber(const bj::value& v) {
+  if (v.is_int64()) {
+    return static_cast<double>(v.as_int64());
+  }
+  if (v.is_uint64()) {
+    return static_cast<double>(v.as_uint64());
+  }
+  return v.as_double();
+}
+
+bool validBigInt(std::string_view s) {
+  if (!s.empty() && s.front() == '-') {
+    s.remove_prefix(1);
+  }
+  return !s.empty() && s.size() <= 16384 && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+void appendPath(std::string& out, const Path& path) {
+  out.push_back('[');
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (i != 0) {
+      out.push_back(',');
+    }
+    if (const std::string* s = std::get_if<std::string>(&path[i])) {
+      json::appendString(out, *s);
+    } else {
+      out += std::to_string(std::get<int64_t>(path[i]));
+    }
+  }
+  out.push_back(']');
+}
+
+} // namespace
+
+class ImportHook;
+
+class SessionCore : public std::enable_shared_from_this<SessionCore>,
+                    public MessageTransport::Handler {
+public:
+  SessionCore(MessageTransport& transport, Stub main, SessionOptions options)
+      : transport_(transport), options_(options) {
+    exports_[0] = Export{main ? main.hook()
+                              : std::make_shared<ErrorHook>(
+                                    makeError("Error", "This connection has no main object.")),
+                         1, false, false};
+  }
+
+  ~SessionCore() override = default;
+  SessionCore(const SessionCore&) = delete;
+  SessionCore& operator=(const SessionCore&) = delete;
+  SessionCore(SessionCore&&) = delete;
+  SessionCore& operator=(SessionCore&&) = delete;
+
+  void start();
+  Stub main();
+
+  // MessageTransport::Handler
+  void onMessage(std::string_view message, bool is_text) override;
+  void onMessageTooLarge(std::size_t size_so_far, std::size_t limit) override;
+  void onClosed(uint16_t code, std::string reason) override;
+
+  // For ImportHook.
+  StubHookPtr sendCall(int64_t target, const Path& path, const Array* args);
+  Promise<Value> pullImport(ImportHook& hook);
+  void dropImport(int64_t id);
+
+  void abortWith(const std::string& message);
+  void shutdown(const std::string& reason);
+  Promise<bool> drain();
+
+  bool broken_ = false;
+  Value broken_error_;
+  std::vector<std::function<void(const Value&)>> on_broken_;
+  SessionStats stats_;
+
+private:
+  struct Export {
+    StubHookPtr hook;
+    int64_t refcount = 1;
+    bool pulled = false;
+    bool stream = false; // implicitly pulled and released
+  };
+  struct Import {
+    std::weak_ptr<ImportHook> hook;
+    int64_t introductions = 0; // the count our release must carry
+    bool pulled = false;
+    bool auto_resolves = false; // a `promise` export: the peer resolves it unasked
+    Promise<Value>::Resolver resolver;
+    Promise<Value> resolution;
+  };
+
+  void send(std::string message) {
+    ++stats_.messages_out;
+    transport_.send(std::move(message));
+  }
+
+  void dispatch(const bj::array& msg);
+  void onPush(const bj::array& msg, bool stream);
+  void onPull(const bj::array& msg);
+  void onRelease(const bj::array& msg);
+  void onResolve(const bj::array& msg, bool reject);
+  void onAbort(const bj::array& msg);
+  void answer(int64_t id);
+  void breakSession(Value error);
+
+  // Evaluation (received expressions -> values).
+  StubHookPtr evaluateCall(const bj::value& expr);
+  Value evaluate(const bj::value& expr);
+  Value evaluateSpecial(const bj::array& a);
+  StubHookPtr exportedHook(const bj::value& id_value);
+  Path evaluatePath(const bj::value& v);
+  Stub importStub(int64_t id, bool promise);
+
+  // Devaluation (values -> expressions we send).
+  void devaluate(const Value& v, std::string& out);
+  void devaluateStub(const StubHookPtr& hook, std::string& out);
+  int64_t exportHook(StubHookPtr hook);
+
+  MessageTransport& transport_;
+  SessionOptions options_;
+  std::unordered_map<int64_t, Export> exports_;
+  std::unordered_map<int64_t, Import> imports_;
+  int64_t next_peer_push_ = 1;
+  int64_t next_export_ = -1;
+  int64_t next_import_ = 1;
+  std::shared_ptr<ImportHook> main_import_;
+  std::size_t pending_pulls_ = 0;
+  std::vector<Promise<bool>::Resolver> drainers_;
+};
+
+// A capability the peer exported to us (or the result of a call we sent).
+class ImportHook : public StubHook {
+public:
+  ImportHook(std::weak_ptr<SessionCore> session, int64_t id, bool promise)
+      : session_(std::move(session)), id_(id), promise_(promise) {}
+
+  ~ImportHook() override {
+    if (auto s = session_.lock()) {
+      s->dropImport(id_);
+    }
+  }
+  ImportHook(const ImportHook&) = delete;
+  ImportHook& operator=(const ImportHook&) = delete;
+  ImportHook(ImportHook&&) = delete;
+  ImportHook& operator=(ImportHook&&) = delete;
+
+  StubHookPtr call(Path path, Array args) override {
+    if (resolved_) {
+      return resolved_->call(std::move(path), std::move(args));
+    }
+    auto s = session_.lock();
+    if (!s || s->broken_) {
+      return std::make_shared<ErrorHook>(brokenError(s.get()));
+    }
+    return s->sendCall(id_, path, &args);
+  }
+
+  StubHookPtr get(Path path) override {
+    if (path.empty()) {
+      return shared_from_this();
+    }
+    if (resolved_) {
+      return resolved_->get(std::move(path));
+    }
+    auto s = session_.lock();
+    if (!s || s->broken_) {
+      return std::make_shared<ErrorHook>(brokenError(s.get()));
+    }
+    return s->sendCall(id_, path, nullptr);
+  }
+
+  Promise<Value> pull() override {
+    if (resolved_) {
+      return resolved_->pull();
+    }
+    if (!promise_) {
+      return Promise<Value>::resolved(Value(Stub(shared_from_this())));
+    }
+    auto s = session_.lock();
+    if (!s || s->broken_) {
+      return Promise<Value>::rejected(brokenError(s.get()));
+    }
+    Promise<Value> p = s->pullImport(*this);
+    // A pulled result keeps its import alive until it settles, whoever holds the stub.
+    p.then([self = shared_from_this()](const Settled<Value>&) {});
+    return p;
+  }
+
+  bool isPromise() const override { return resolved_ ? resolved_->isPromise() : promise_; }
+
+  int64_t id() const { return id_; }
+  const SessionCore* session() const { return session_.lock().get(); }
+
+  std::weak_ptr<SessionCore> session_;
+  int64_t id_;
+  bool promise_;
+  StubHookPtr resolved_; // once the peer resolved it (or the session broke)
+
+private:
+  static Value brokenError(const SessionCore* s) {
+    return s != nullptr ? s->broken_error_ : Value(makeError("Error", "RPC session is closed."));
+  }
+};
+
+void SessionCore::start() {
+  main_import_ = std::make_shared<ImportHook>(weak_from_this(), 0, false);
+  transport_.setHandler(*this);
+}
+
+Stub SessionCore::main() { return Stub(main_import_); }
+
+// ---- Receiving ----------------------------------------------------------------------------
+
+void SessionCore::onMessage(std::string_view message, bool is_text) {
+  if (broken_) {
+    return;
+  }
+  ++stats_.messages_in;
+  if (!is_text) {
+    abortWith("binary messages are not part of the protocol");
+    return;
+  }
+  if (message.size() > options_.max_message_bytes) {
+    abortWith("message of " + std::to_string(message.size()) + " bytes is over the limit of " +
+              std::to_string(options_.max_message_bytes));
+    return;
+  }
+  bj::parse_options opts;
+  opts.max_depth = static_cast<std::size_t>(options_.max_depth);
+  boost::system::error_code ec;
+  bj::value parsed = bj::parse(message, ec, {}, opts);
+  if (ec) {
+    abortWith(ec == bj::error::too_deep
+                  ? "message nested deeper than " + std::to_string(options_.max_depth)
+                  : "SyntaxError: message is not valid JSON (" + ec.message() + ")");
+    return;
+  }
+  if (!parsed.is_array() || parsed.as_array().empty() || !parsed.as_array()[0].is_string()) {
+    abortWith("bad RPC message: " + compact(parsed));
+    return;
+  }
+  try {
+    dispatch(parsed.as_array());
+  } catch (const ProtocolError& e) {
+    abortWith(e.message);
+  }
+}
+
+void SessionCore::onMessageTooLarge(std::size_t size_so_far, std::size_t limit) {
+  abortWith("message of more than " + std::to_string(size_so_far) + " bytes is over the limit of " +
+            std::to_string(limit));
+}
+
+void SessionCore::onClosed(uint16_t code, std::string reason) {
+  breakSession(makeError("Error", "Peer closed WebSocket: " + std::to_string(code) + " " + reason));
+}
+
+void SessionCore::dispatch(const bj::array& msg) {
+  const std::string_view type = msg[0].as_string();
+  if (type == "push" && msg.size() == 2) {
+    onPush(msg, false);
+  } else if (type == "stream" && msg.size() == 2) {
+    onPush(msg, true);
+  } else if (type == "pull" && msg.size() == 2) {
+    onPull(msg);
+  } else if (type == "release" && msg.size() == 3) {
+    onRelease(msg);
+  } else if ((type == "resolve" || type == "reject") && msg.size() == 3) {
+    onResolve(msg, type == "reject");
+  } else if (type == "abort" && msg.size() == 2) {
+    onAbort(msg);
+  } else if (type == "pipe" && msg.size() == 1) {
+    // A pipe takes the next ID; any use of it is rejected, and the session goes on.
+    exports_[next_peer_push_++] =
+        Export{std::make_shared<ErrorHook>(makeError(
+                   "Error", "pipes (ReadableStream arguments) are not supported by this peer")),
+               1, false, false};
+  } else {
+    throw ProtocolError{"bad RPC message: " + compact(bj::value(msg))};
+  }
+}
+
+void SessionCore::onPush(const bj::array& msg, bool stream) {
+  const int64_t id = next_peer_push_++;
+  ++stats_.calls_in;
+  StubHookPtr hook;
+  try {
+    hook = evaluateCall(msg[1]);
+  } catch (const CallError& e) {
+    hook = std::make_shared<ErrorHook>(e.error);
+  }
+  if (broken_) {
+    return;
+  }
+  exports_[id] = Export{std::move(hook), 1, false, stream};
+  if (stream) {
+    answer(id);
+  }
+}
+
+void SessionCore::onPull(const bj::array& msg) {
+  const std::optional<int64_t> id = asId(msg[1]);
+  if (!id || exports_.count(*id) == 0) {
+    throw ProtocolError{"no such export ID: " + compact(msg[1])};
+  }
+  answer(*id);
+}
+
+void SessionCore::answer(int64_t id) {
+  Export& e = exports_.at(id);
+  if (e.pulled) {
+    return;
+  }
+  e.pulled = true;
+  ++pending_pulls_;
+  std::weak_ptr<SessionCore> weak = weak_from_this();
+  e.hook->pull().then([weak, id](const Settled<Value>& s) {
+    auto self = weak.lock();
+    if (!self || self->broken_) {
+      return;
+    }
+    std::string out = s.ok() ? "[\"resolve\"," : "[\"reject\",";
+    out += std::to_string(id);
+    out.push_back(',');
+    self->devaluate(s.ok() ? *s.value : s.error, out);
+    out.push_back(']');
+    self->send(std::move(out));
+    auto it = self->exports_.find(id);
+    if (it != self->exports_.end() && it->second.stream) {
+      self->exports_.erase(it);
+    }
+    if (--self->pending_pulls_ == 0) {
+      auto drainers = std::move(self->drainers_);
+      self->drainers_.clear();
+      for (auto& d : drainers) {
+        d.resolve(true);
+      }
+    }
+  });
+}
+
+void SessionCore::onRelease(const bj::array& msg) {
+  const std::optional<int64_t> id = asId(msg[1]);
+  const std::optional<int64_t> count = asId(msg[2]);
+  auto it = id ? exports_.find(*id) : exports_.end();
+  if (it == exports_.end()) {
+    throw ProtocolError{"no such export ID: " + compact(msg[1])};
+  }
+  if (!count || *count < 1) {
+    throw ProtocolError{"bad release count: " + compact(msg[2])};
+  }
+  if (*count > it->second.refcount) {
+    throw ProtocolError{"release of export " + std::to_string(*id) + " by " +
+                        std::to_string(*count) + " would make its count negative"};
+  }
+  it->second.refcount -= *count;
+  if (it->second.refcount == 0 && *id != 0) {
+    exports_.erase(it); // the hook goes; a target whose last reference this was is destroyed
+  }
+}
+
+void SessionCore::onResolve(const bj::array& msg, bool reject) {
+  const std::optional<int64_t> id = asId(msg[1]);
+  if (!id) {
+    throw ProtocolError{"bad import ID: " + compact(msg[1])};
+  }
+  auto it = imports_.find(*id);
+  Value value;
+  try {
+    value = evaluate(msg[2]);
+  } catch (const CallError& e) {
+    value = e.error;
+    reject = true;
+  }
+  if (it == imports_.end()) {
+    return; // unknown: ignored; stubs inside `value` are released as it goes
+  }
+  std::shared_ptr<ImportHook> hook = it->second.hook.lock();
+  Promise<Value>::Resolver resolver = it->second.resolver;
+  const int64_t introductions = it->second.introductions;
+  imports_.erase(it);
+  send("[\"release\"," + std::to_string(*id) + "," + std::to_string(introductions) + "]");
+
+  if (reject) {
+    if (hook) {
+      hook->resolved_ = std::make_shared<ErrorHook>(value);
+    }
+    resolver.reject(value);
+    return;
+  }
+  // Promises inside the resolution are awaited before it is delivered.
+  Array holder;
+  holder.push_back(std::move(value));
+  Promise<Array> substituted = awaitPromises(std::move(holder));
+  auto [resolved, r] = Promise<Value>::make();
+  substituted.then([r = r](const Settled<Array>& s) {
+    if (s.ok()) {
+      r.resolve(s.value->front());
+    } else {
+      r.reject(s.error);
+    }
+  });
+  if (hook) {
+    auto [as_hook, hr] = Promise<StubHookPtr>::make();
+    resolved.then([hr = hr](const Settled<Value>& s) {
+      if (s.ok()) {
+        hr.resolve(hookFor(*s.value));
+      } else {
+        hr.reject(s.error);
+      }
+    });
+    hook->resolved_ = as_hook.settled() && as_hook.outcome().ok()
+                          ? *as_hook.outcome().value
+                          : std::make_shared<PromiseHook>(as_hook);
+  }
+  resolved.then([resolver](const Settled<Value>& s) { resolver.settle(s); });
+}
+
+void SessionCore::onAbort(const bj::array& msg) {
+  Value error;
+  try {
+    error = evaluate(msg[1]);
+  } catch (const CallError& e) {
+    error = e.error;
+  } catch (const ProtocolError& e) {
+    error = makeError("Error", e.message);
+  }
+  std::string reason = "peer aborted";
+  if (const ErrorValue* ev = error.as<ErrorValue>()) {
+    reason = ev->message;
+  }
+  breakSession(std::move(error));
+  transport_.close(kCloseRpcAbort, reason);
+}
+
+// ---- Evaluation ---------------------------------------------------------------------------
+
+StubHookPtr SessionCore::evaluateCall(const bj::value& expr) {
+  if (expr.is_array()) {
+    const bj::array& a = expr.as_array();
+    if (a.size() >= 2 && a[0].is_string() &&
+        (a[0].as_string() == "pipeline" || a[0].as_string() == "import") && a.size() <= 4) {
+      StubHookPtr target = exportedHook(a[1]);
+      Path path = a.size() >= 3 ? evaluatePath(a[2]) : Path{};
+      if (a.size() == 4) {
+        if (!a[3].is_array()) {
+          throw ProtocolError{"call arguments must be an array: " + compact(expr)};
+        }
+        Array args;
+        for (const bj::value& arg : a[3].as_array()) {
+          args.push_back(evaluate(arg));
+        }
+        return target->call(std::move(path), std::move(args));
+      }
+      return target->get(std::move(path));
+    }
+  }
+  return hookFor(evaluate(expr));
+}
+
+StubHookPtr SessionCore::exportedHook(const bj::value& id_value) {
+  const std::optional<int64_t> id = asId(id_value);
+  auto it = id ? exports_.find(*id) : exports_.end();
+  if (it == exports_.end()) {
+    throw ProtocolError{"no such entry on exports table: " + compact(id_value)};
+  }
+  return it->second.hook;
+}
+
+Path SessionCore::evaluatePath(const bj::value& v) {
+  if (!v.is_array()) {
+    throw ProtocolError{"a property path must be an array: " + compact(v)};
+  }
+  Path path;
+  for (const bj::value& e : v.as_array()) {
+    if (e.is_string()) {
+      path.emplace_back(std::string(e.as_string()));
+    } else if (std::optional<int64_t> i = asId(e); i && *i >= 0) {
+      path.emplace_back(*i);
+    } else {
+      throw ProtocolError{"bad property path element: " + compact(e)};
+    }
+  }
+  return path;
+}
+
+Stub SessionCore::importStub(int64_t id, bool promise) {
+  Import& entry = imports_[id];
+  std::shared_ptr<ImportHook> hook = entry.hook.lock();
+  if (!hook) {
+    hook = std::make_shared<ImportHook>(weak_from_this(), id, promise);
+    entry.hook = hook;
+    entry.auto_resolves = promise;
+    if (promise) {
+      auto [p, r] = Promise<Value>::make();
+      entry.resolution = p;
+      entry.resolver = r;
+    }
+  }
+  ++entry.introductions;
+  return Stub(hook);
+}
+
+Value SessionCore::evaluate(const bj::value& expr) {
+  switch (expr.kind()) {
+  case bj::kind::null:
+    return nullptr;
+  case bj::kind::bool_:
+    return expr.as_bool();
+  case bj::kind::int64:
+  case bj::kind::uint64:
+  case bj::kind::double_:
+    return asNumber(expr);
+  case bj::kind::string:
+    return std::string(expr.as_string());
+  case bj::kind::object: {
+    Object o;
+    o.reserve(expr.as_object().size());
+    for (const auto& kv : expr.as_object()) {
+      if (!isPrototypeKey(kv.key())) {
+        o.push_back(Member{std::string(kv.key()), evaluate(kv.value())});
+      }
+    }
+    return o;
+  }
+  case bj::kind::array:
+    break;
+  }
+  const bj::array& a = expr.as_array();
+  if (a.size() == 1 && a[0].is_array()) {
+    Array out;
+    out.reserve(a[0].as_array().size());
+    for (const bj::value& e : a[0].as_array()) {
+      out.push_back(evaluate(e));
+    }
+    return out;
+  }
+  if (a.empty() || !a[0].is_string()) {
+    throw ProtocolError{"unknown special value: " + compact(expr)};
+  }
+  return evaluateSpecial(a);
+}
+
+Value SessionCore::evaluateSpecial(const bj::array& a) {
+  const std::string_view code = a[0].as_string();
+  auto bad = [&a]() { return ProtocolError{"bad special value: " + compact(bj::value(a))}; };
+  if (code == "undefined" && a.size() == 1) {
+    return Undefined{};
+  }
+  if (code == "inf" && a.size() == 1) {
+    return HUGE_VAL;
+  }
+  if (code == "-inf" && a.size() == 1) {
+    return -HUGE_VAL;
+  }
+  if (code == "nan" && a.size() == 1) {
+    return std::nan("");
+  }
+  if (code == "bigint") {
+    if (a.size() != 2 || !a[1].is_string() || !validBigInt(a[1].as_string())) {
+      throw bad();
+    }
+    return BigInt{std::string(a[1].as_string())};
+  }
+  if (code == "date") {
+    if (a.size() != 2 || !(a[1].is_number() || a[1].is_null())) {
+      throw bad();
+    }
+    return Date{a[1].is_null() ? std::nullopt : std::optional<double>(asNumber(a[1]))};
+  }
+  if (code == "bytes") {
+    if (a.size() < 2 || a.size() > 3 || !a[1].is_string() || (a.size() == 3 && !a[2].is_string())) {
+      throw bad();
+    }
+    Bytes b;
+    if (!json::base64Decode(a[1].as_string(), b.data)) {
+      throw bad();
+    }
+    if (a.size() == 3) {
+      std::optional<BytesKind> kind = parseBytesKind(a[2].as_string());
+      if (!kind || b.data.size() % elementSize(*kind) != 0) {
+        throw bad();
+      }
+      b.kind = *kind;
+    }
+    return b;
+  }
+  if (code == "error") {
+    if (a.size() < 3 || a.size() > 5 || !a[1].is_string() || !a[2].is_string()) {
+      throw bad();
+    }
+    ErrorValue e;
+    e.name = "Error";
+    for (std::string_view n : kErrorNames) {
+      if (n == a[1].as_string()) {
+        e.name = std::string(n);
+      }
+    }
+    e.message = std::string(a[2].as_string());
+    if (a.size() >= 4) {
+      if (a[3].is_string()) {
+        e.stack = std::string(a[3].as_string());
+      } else if (!a[3].is_null()) {
+        throw bad();
+      }
+    }
+    if (a.size() == 5) {
+      if (!a[4].is_object()) {
+        throw bad();
+      }
+      Value props = evaluate(a[4]);
+      e.props = std::move(*props.as<Object>());
+    }
+    return e;
+  }
+  if (code == "import" || code == "pipeline") {
+    if (a.size() < 2 || a.size() > 4) {
+      throw bad();
+    }
+    StubHookPtr hook = exportedHook(a[1]);
+    if (a.size() >= 3) {
+      Path path = evaluatePath(a[2]);
+      if (a.size() == 4) {
+        if (!a[3].is_array()) {
+          throw bad();
+        }
+        Array args;
+        for (const bj::value& arg : a[3].as_array()) {
+          args.push_back(evaluate(arg));
+        }
+        hook = hook->call(std::move(path), std::move(args));
+      } else {
+        hook = hook->get(std::move(path));
+      }
+    }
+    if (code == "pipeline" && !hook->isPromise()) {
+      // A `pipeline` reference is awaited before delivery, even when already settled.
+      hook = std::make_shared<PromiseHook>(Promise<StubHookPtr>::resolved(std::move(hook)));
+    }
+    return Stub(std::move(hook));
+  }
+  if (code == "export" || code == "promise") {
+    const std::optional<int64_t> id = a.size() == 2 ? asId(a[1]) : std::nullopt;
+    if (!id || *id == 0) {
+      throw bad();
+    }
+    return importStub(*id, code == "promise");
+  }
+  if (code == "remap") {
+    throw CallError{
+        makeError("Error", "remap (.map() on a promise) is not supported by this peer")};
+  }
+  if (code == "writable" || code == "readable" || code == "url" || code == "headers" ||
+      code == "request" || code == "response" || code == "blob") {
+    throw CallError{makeError("TypeError",
+                              "'" + std::string(code) + "' values are not supported by this peer")};
+  }
+  throw ProtocolError{"unknown special value: " + compact(bj::value(a))};
+}
+
+// ---- Sending ------------------------------------------------------------------------------
+
+int64_t SessionCore::exportHook(StubHookPtr hook) {
+  const int64_t id = next_export_--;
+  ++stats_.exports;
+  exports_[id] = Export{std::move(hook), 1, false, false};
+  return id;
+}
+
+void SessionCore::devaluateStub(const StubHookPtr& hook, std::string& out) {
+  if (auto* import = dynamic_cast<ImportHook*>(hook.get()); import && import->session() == this) {
+    if (import->resolved_) {
+      devaluateStub(import->resolved_, out);
+      return;
+    }
+    out += import->promise_ ? "[\"pipeline\"," : "[\"import\",";
+    out += std::to_string(import->id_);
+    out.push_back(']');
+    return;
+  }
+  if (hook->isPromise()) {
+    const int64_t id = exportHook(hook);
+    out += "[\"promise\"," + std::to_string(id) + "]";
+    answer(id); // a promise export is resolved unasked
+    return;
+  }
+  out += "[\"export\"," + std::to_string(exportHook(hook)) + "]";
+}
+
+void SessionCore::devaluate(const Value& v, std::string& out) {
+  const auto& var = v.variant();
+  if (v.isUndefined()) {
+    out += "[\"undefined\"]";
+  } else if (v.isNull()) {
+    out += "null";
+  } else if (const bool* b = std::get_if<bool>(&var)) {
+    out += *b ? "true" : "false";
+  } else if (const double* d = std::get_if<double>(&var)) {
+    if (std::isnan(*d)) {
+      out += "[\"nan\"]";
+    } else if (std::isinf(*d)) {
+      out += *d > 0 ? "[\"inf\"]" : "[\"-inf\"]";
+    } else {
+      json::appendNumber(out, *d);
+    }
+  } else if (const std::string* s = std::get_if<std::string>(&var)) {
+    json::appendString(out, *s);
+  } else if (const Array* a = std::get_if<Array>(&var)) {
+    out += "[[";
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      if (i != 0) {
+        out.push_back(',');
+      }
+      devaluate((*a)[i], out);
+    }
+    out += "]]";
+  } else if (const Object* o = std::get_if<Object>(&var)) {
+    out.push_back('{');
+    for (std::size_t i = 0; i < o->size(); ++i) {
+      if (i != 0) {
+        out.push_back(',');
+      }
+      json::appendString(out, (*o)[i].key);
+      out.push_back(':');
+      devaluate((*o)[i].value, out);
+    }
+    out.push_back('}');
+  } else if (const BigInt* n = std::get_if<BigInt>(&var)) {
+    out += "[\"bigint\",";
+    json::appendString(out, n->decimal);
+    out.push_back(']');
+  } else if (const Date* dt = std::get_if<Date>(&var)) {
+    out += "[\"date\",";
+    if (dt->ms && std::isfinite(*dt->ms)) {
+      json::appendNumber(out, *dt->ms);
+    } else {
+      out += "null";
+    }
+    out.push_back(']');
+  } else if (const Bytes* by = std::get_if<Bytes>(&var)) {
+    out += "[\"bytes\",";
+    json::appendString(out, json::base64Encode(by->data));
+    if (by->kind != BytesKind::Uint8Array) {
+      out.push_back(',');
+      json::appendString(out, toString(by->kind));
+    }
+    out.push_back(']');
+  } else if (const ErrorValue* e = std::get_if<ErrorValue>(&var)) {
+    out += "[\"error\",";
+    json::appendString(out, e->name);
+    out.push_back(',');
+    json::appendString(out, e->message);
+    if (!e->props.empty()) {
+      out.push_back(',');
+      if (e->stack) {
+        json::appendString(out, *e->stack);
+      } else {
+        out += "null";
+      }
+      out.push_back(',');
+      devaluate(Value(e->props), out);
+    } else if (e->stack) {
+      out.push_back(',');
+      json::appendString(out, *e->stack);
+    }
+    out.push_back(']');
+  } else if (const Stub* st = std::get_if<Stub>(&var)) {
+    if (!*st) {
+      out += "[\"undefined\"]";
+    } else {
+      devaluateStub(st->hook(), out);
+    }
+  }
+}
+
+StubHookPtr SessionCore::sendCall(int64_t target, const Path& path, const Array* args) {
+  std::string out = "[\"push\",[\"pipeline\",";
+  out += std::to_string(target);
+  out.push_back(',');
+  appendPath(out, path);
+  if (args != nullptr) {
+    out += ",[";
+    for (std::size_t i = 0; i < args->size(); ++i) {
+      if (i != 0) {
+        out.push_back(',');
+      }
+      devaluate((*args)[i], out);
+    }
+    out.push_back(']');
+  }
+  out += "]]";
+  const int64_t id = next_import_++;
+  auto hook = std::make_shared<ImportHook>(weak_from_this(), id, true);
+  Import& entry = imports_[id];
+  entry.hook = hook;
+  entry.introductions = 1;
+  ++stats_.calls_out;
+  send(std::move(out));
+  return hook;
+}
+
+Promise<Value> SessionCore::pullImport(ImportHook& hook) {
+  auto it = imports_.find(hook.id_);
+  if (it == imports_.end()) {
+    return Promise<Value>::rejected(makeError("Error", "import is no longer in the table"));
+  }
+  Import& entry = it->second;
+  if (!entry.pulled && !entry.auto_resolves) {
+    entry.pulled = true;
+    auto [p, r] = Promise<Value>::make();
+    entry.resolution = p;
+    entry.resolver = r;
+    send("[\"pull\"," + std::to_string(hook.id_) + "]");
+  }
+  return entry.resolution;
+}
+
+void SessionCore::dropImport(int64_t id) {
+  if (id == 0 || broken_) {
+    return;
+  }
+  auto it = imports_.find(id);
+  if (it == imports_.end()) {
+    return;
+  }
+  const int64_t count = it->second.introductions;
+  imports_.erase(it);
+  send("[\"release\"," + std::to_string(id) + "," + std::to_string(count) + "]");
+}
+
+// ---- Ending -------------------------------------------------------------------------------
+
+void SessionCore::abortWith(const std::string& message) {
+  if (broken_) {
+    return;
+  }
+  ++stats_.protocol_errors;
+  std::string out = "[\"abort\",[\"error\",\"Error\",";
+  json::appendString(out, message);
+  out += "]]";
+  send(std::move(out));
+  transport_.close(kCloseRpcAbort, message);
+  breakSession(makeError("Error", message));
+}
+
+void SessionCore::shutdown(const std::string& reason) {
+  if (broken_) {
+    return;
+  }
+  transport_.close(kCloseRpcAbort, reason);
+  breakSession(makeError("Error", reason));
+}
+
+Promise<bool> SessionCore::drain() {
+  if (pending_pulls_ == 0 || broken_) {
+    return Promise<bool>::resolved(true);
+  }
+  auto [p, r] = Promise<bool>::make();
+  drainers_.push_back(r);
+  return p;
+}
+
+void SessionCore::breakSession(Value error) {
+  if (broken_) {
+    return;
+  }
+  broken_ = true;
+  broken_error_ = error;
+  // Everything pending fails with the error; nothing more is sent or released.
+  auto imports = std::move(imports_);
+  imports_.clear();
+  for (auto& [id, entry] : imports) {
+    if (auto hook = entry.hook.lock()) {
+      hook->resolved_ = std::make_shared<ErrorHook>(error);
+    }
+    entry.resolver.reject(error);
+  }
+  if (main_import_) {
+    main_import_->resolved_ = std::make_shared<ErrorHook>(error);
+  }
+  auto exports = std::move(exports_);
+  exports_.clear();
+  exports.clear(); // disposes what we exported
+  auto drainers = std::move(drainers_);
+  for (auto& d : drainers) {
+    d.resolve(true);
+  }
+  auto callbacks = std::move(on_broken_);
+  for (auto& cb : callbacks) {
+    cb(error);
+  }
+}
+
+// ---- Session ------------------------------------------------------------------------------
+
+Session::Session(MessageTransport& transport, Stub main, SessionOptions options)
+    : core_(std::make_shared<SessionCore>(transport, std::move(main), options)) {
+  core_->start();
+}
+
+Session::~Session() {
+  // Drop everything without sending: the transport may already be gone with its peer.
+  core_->on_broken_.clear();
+  core_->broken_ = true;
+}
+
+Stub Session::main() const { return core_->main(); }
+Promise<bool> Session::drain() { return core_->drain(); }
+void Session::abort(const std::string& message) { core_->abortWith(message); }
+void Session::shutdown(const std::string& reason) { core_->shutdown(reason); }
+bool Session::broken() const { return core_->broken_; }
+const SessionStats& Session::stats() const { return core_->stats_; }
+
+void Session::onBroken(std::function<void(const Value& error)> cb) {
+  if (core_->broken_) {
+    cb(core_->broken_error_);
+    return;
+  }
+  core_->on_broken_.push_back(std::move(cb));
+}
+
+} // namespace catalyst::rpc

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "catalyst/rpc/promise.h"
+#include "catalyst/rpc/value.h"
+
+namespace catalyst::rpc {
+
+// The arguments of a call, with typed accessors. A wrong type throws RpcError(TypeError), which
+// rejects the call (and only the call).
+class Args {
+public:
+  Args() = default;
+  explicit Args(Array values) : values_(std::move(values)) {}
+
+  std::size_t size() const { return values_.size(); }
+  // The i-th argument, or undefined past the end.
+  const Value& operator[](std::size_t i) const;
+  const Array& values() const { return values_; }
+
+  const std::string& string(std::size_t i) const;
+  double number(std::size_t i) const;
+  bool boolean(std::size_t i) const;
+  const Object& object(std::size_t i) const;
+  const Array& array(std::size_t i) const;
+  const Stub& stub(std::size_t i) const;
+
+private:
+  Array values_;
+};
+
+// An object that answers calls: the C++ side of an RpcTarget. Derive, override call() (and
+// get() for properties), and hand it out as a Stub with makeStub(). Its lifetime is shared by
+// every stub and export of it: it is destroyed (disposed) when the last one is released.
+//
+//   class Counter : public rpc::Target {
+//   public:
+//     rpc::Promise<rpc::Value> call(std::string_view method, rpc::Args args) override {
+//       if (method == "inc") { return inc(); }
+//       return Target::call(method, std::move(args));
+//     }
+//   private:
+//     rpc::Promise<rpc::Value> inc() { co_return ++n_; }
+//     int n_ = 0;
+//   };
+//
+// Methods may be coroutines returning Promise<Value>: they can co_await calls on other stubs.
+// A method runs on the session's thread; a coroutine must not capture references that can die
+// before it ends (write methods as members, not capturing lambdas).
+class Target {
+public:
+  virtual ~Target() = default;
+
+  // Calls method `method` (empty for a function called directly). The default rejects with
+  // TypeError "'<method>' is not a function.".
+  virtual Promise<Value> call(std::string_view method, Args args);
+
+  // Reads property `name`. The default is undefined.
+  virtual Value get(std::string_view name);
+};
+
+using TargetPtr = std::shared_ptr<Target>;
+
+// A stub for a local target.
+Stub makeStub(TargetPtr target);
+
+// A stub for a function (a callback): calls with an empty path invoke `fn`.
+Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn);
+
+// A stub that is already settled to `value`.
+Stub makePayloadStub(Value value);
+
+// Waits for the value `stub` stands for: a call result, a property, or the stub itself
+// when it is a settled capability.
+Promise<Value> pull(const Stub& stub);
+
+} // namespace catalyst::rpc

@@ -1,0 +1,377 @@
+// The session engine against frames captured from the real capnweb 0.12.0 library
+// (capnweb-wire.md §3), and two C++ sessions talking to each other.
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "catalyst/rpc/json_writer.h"
+#include "catalyst/rpc/session.h"
+
+#include "support/rpc_test_api.h"
+
+namespace catalyst::rpc {
+namespace {
+
+// A transport whose frames the test writes and reads itself.
+class FrameTransport : public MessageTransport {
+public:
+  void setHandler(Handler& handler) override { handler_ = &handler; }
+  void send(std::string message) override { sent.push_back(std::move(message)); }
+  void close(uint16_t code, std::string reason) override {
+    if (!closed) {
+      closed = std::make_pair(code, std::move(reason));
+    }
+  }
+
+  void deliver(std::string_view frame, bool is_text = true) { handler_->onMessage(frame, is_text); }
+  std::vector<std::string> take() { return std::exchange(sent, {}); }
+
+  std::vector<std::string> sent;
+  std::optional<std::pair<uint16_t, std::string>> closed;
+
+private:
+  Handler* handler_ = nullptr;
+};
+
+class ServerSessionTest : public ::testing::Test {
+protected:
+  ServerSessionTest() : api_(std::make_shared<test::InteropApi>()), session_(t_, makeStub(api_)) {}
+
+  // Sends the client frames and returns what the server sent back.
+  std::vector<std::string> exchange(std::initializer_list<std::string_view> frames) {
+    for (std::string_view f : frames) {
+      t_.deliver(f);
+    }
+    return t_.take();
+  }
+
+  void expectAbort(std::string_view frame, const std::string& message, bool is_text = true) {
+    t_.deliver(frame, is_text);
+    const std::vector<std::string> out = t_.take();
+    ASSERT_EQ(out.size(), 1u) << frame;
+    std::string want = "[\"abort\",[\"error\",\"Error\",";
+    json::appendString(want, message);
+    EXPECT_EQ(out[0], want + "]]");
+    ASSERT_TRUE(t_.closed);
+    EXPECT_EQ(t_.closed->first, kCloseRpcAbort);
+    EXPECT_EQ(t_.closed->second, message);
+    EXPECT_TRUE(session_.broken());
+    EXPECT_EQ(session_.stats().protocol_errors, 1u);
+    // Nothing more is read or sent.
+    t_.deliver(R"(["push",["pipeline",0,["hello"],["x"]]])");
+    EXPECT_TRUE(t_.take().empty());
+  }
+
+  using V = std::vector<std::string>;
+  FrameTransport t_;
+  std::shared_ptr<test::InteropApi> api_;
+  Session session_;
+};
+
+TEST_F(ServerSessionTest, PlainCall) {
+  EXPECT_EQ(exchange({R"(["push",["pipeline",0,["hello"],["x"]]])", R"(["pull",1])"}),
+            V{R"(["resolve",1,"Hello, x!"])"});
+  EXPECT_EQ(exchange({R"(["release",1,1])"}), V{});
+}
+
+TEST_F(ServerSessionTest, PipelinedChain) {
+  EXPECT_EQ(exchange({R"(["push",["pipeline",0,["getUser"],[1]]])",
+                      R"(["push",["pipeline",1,["getName"],[]]])", R"(["pull",2])"}),
+            V{R"(["resolve",2,"user1"])"});
+}
+
+TEST_F(ServerSessionTest, PropertyPathsOnPromisesAndPlainValues) {
+  EXPECT_EQ(exchange({R"(["push",["pipeline",0,["getUser"],[2]]])",
+                      R"(["push",["pipeline",1,["profile","tags"]]])", R"(["pull",2])"}),
+            V{R"(["resolve",2,[["a","b"]]])"});
+  EXPECT_EQ(exchange({R"(["push",["pipeline",0,["getUserData"],[3]]])",
+                      R"(["push",["pipeline",3,["tags",1]]])", R"(["pull",4])"}),
+            V{R"(["resolve",4,"t2"])"});
+}
+
+TEST_F(ServerSessionTest, PromiseAsArgument) {
+  EXPECT_EQ(exchange({R"(["push",["pipeline",0,["hello"],["p"]]])",
+                      R"(["push",["pipeline",0,["add"],[["pipeline",1],"!"]]])", R"(["pull",2])"}),
+            V{R"(["resolve",2,"Hello, p!!"])"});
+}
+
+TEST_F(ServerSessionTest, CallbackCalledBack) {
+  EXPECT_EQ(exchange({R"(["push",["pipeline",0,["subscribe"],[["export",-1]]]])", R"(["pull",1])"}),
+            (V{R"(["push",["pipeline",-1,[],["event-1"]]])", R"(["pull",1])"}));
+  const V out = exchange({R"(["resolve",1,"got event-1"])"});
+  // The callback's result is released, the parameter stub is released when the call ends,
+  // and the call resolves.
+  EXPECT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0], R"(["release",1,1])");
+  EXPECT_NE(std::find(out.begin(), out.end(), R"(["resolve",1,"callback returned got event-1"])"),
+            out.end());
+  EXPECT_NE(std::find(out.begin(), out.end(), R"(["release",-1,1])"), out.end());
+}
+
+TEST_F(ServerSessionTest, ThrownErrorKeepsNameMessageAndProps) {
+  EXPECT_EQ(exchange({R"(["push",["pipeline",0,["fail"],[]]])", R"(["pull",1])"}),
+            V{R"(["reject",1,["error","TypeError","bad input",null,{"code":"E_BAD"}]])"});
+}
+
+TEST_F(ServerSessionTest, ReturnedTargetCalledTwiceThenReleasedIsDisposed) {
+  EXPECT_EQ(exchange({R"(["push",["pipeline",0,["makeCounter"],[]]])", R"(["pull",1])"}),
+            V{R"(["resolve",1,["export",-1]])"});
+  EXPECT_EQ(
+      exchange({R"(["release",1,1])", R"(["push",["pipeline",-1,["inc"],[]]])", R"(["pull",2])"}),
+      V{R"(["resolve",2,1])"});
+  EXPECT_EQ(
+      exchange({R"(["release",2,1])", R"(["push",["pipeline",-1,["inc"],[]]])", R"(["pull",3])"}),
+      V{R"(["resolve",3,2])"});
+  EXPECT_EQ(api_->disposed(), 0);
+  exchange({R"(["release",3,1])", R"(["release",-1,1])"});
+  EXPECT_EQ(api_->disposed(), 1);
+}
+
+TEST_F(ServerSessionTest, UnknownMethodAndInstancePropertyAreCallErrors) {
+  EXPECT_EQ(exchange({R"(["push",["pipeline",0,["nope"],[]]])", R"(["pull",1])"}),
+            V{R"(["reject",1,["error","TypeError","'nope' is not a function."]])"});
+  EXPECT_FALSE(session_.broken());
+}
+
+TEST_F(ServerSessionTest, SpecialValuesRoundTripExactly) {
+  const std::vector<std::string> values = {
+      R"(["undefined"])",
+      R"(null)",
+      R"(true)",
+      R"(1.5)",
+      R"(9007199254740992)",
+      R"(["inf"])",
+      R"(["-inf"])",
+      R"(["nan"])",
+      R"(["bigint","12345678901234567890"])",
+      R"(["bigint","-5"])",
+      R"(["date",1700000000000])",
+      R"(["date",null])",
+      R"(["bytes","AQID+g"])",
+      R"(["bytes","AADAPw","Float32Array"])",
+      R"(["bytes","","ArrayBuffer"])",
+      R"([[1,[[2,"three"]],null]])",
+      R"([[]])",
+      R"({"a":{"b":[["x",["undefined"]]]},"u":["undefined"]})",
+      R"("tab\tquote\"back\\slash\nnl\u0001 \u00e9 ☃")",
+      R"(["error","RangeError","too far",null,{"code":"E_X","n":["nan"]}])",
+      R"(["error","Error","with stack","at x"])",
+  };
+  int64_t id = 0;
+  for (const std::string& v : values) {
+    ++id;
+    const std::string push = R"(["push",["pipeline",0,["echo"],[)" + v + "]]]";
+    const std::string pull = R"(["pull",)" + std::to_string(id) + "]";
+    const V out = exchange({push, pull});
+    ASSERT_EQ(out.size(), 1u) << v;
+    std::string want = R"(["resolve",)" + std::to_string(id) + "," + v + "]";
+    if (v.find("\\u00e9") != std::string::npos) {
+      want = R"(["resolve",)" + std::to_string(id) +
+             R"(,"tab\tquote\"back\\slash\nnl\u0001 é ☃"])"; // non-ASCII goes out as UTF-8
+    }
+    EXPECT_EQ(out[0], want);
+  }
+  // Keys of Object.prototype are dropped, as JavaScript does.
+  EXPECT_EQ(exchange({R"(["push",["pipeline",0,["echo"],[{"__proto__":1,"toString":2,"k":3}]]])",
+                      R"(["pull",22])"}),
+            V{R"(["resolve",22,{"k":3}])"});
+}
+
+TEST_F(ServerSessionTest, StreamIsAnsweredAndReleasedImplicitly) {
+  EXPECT_EQ(exchange({R"(["stream",["pipeline",0,["hello"],["s"]]])"}),
+            V{R"(["resolve",1,"Hello, s!"])"});
+  // The export is gone: a release of it is a protocol error.
+  expectAbort(R"(["release",1,1])", "no such export ID: 1");
+}
+
+TEST_F(ServerSessionTest, UnsupportedFormsRejectTheCallOnly) {
+  EXPECT_EQ(
+      exchange({R"(["push",["remap",0,[],[],[["pipeline",0,["hello"],["x"]]]]])", R"(["pull",1])"}),
+      V{R"(["reject",1,["error","Error","remap (.map() on a promise) is not supported by this peer"]])"});
+  EXPECT_EQ(
+      exchange({R"(["push",["pipeline",0,["echo"],[["url","http://x/"]]]])", R"(["pull",2])"}),
+      V{R"(["reject",2,["error","TypeError","'url' values are not supported by this peer"]])"});
+  EXPECT_EQ(
+      exchange({R"(["pipe"])", R"(["stream",["pipeline",3,["write"],["x"]]])"}),
+      V{R"(["reject",4,["error","Error","pipes (ReadableStream arguments) are not supported by this peer"]])"});
+  EXPECT_FALSE(session_.broken());
+  EXPECT_EQ(exchange({R"(["push",["pipeline",0,["hello"],["y"]]])", R"(["pull",5])"}),
+            V{R"(["resolve",5,"Hello, y!"])"});
+}
+
+TEST_F(ServerSessionTest, AbortOnBinaryFrame) {
+  expectAbort("\x01\x02", "binary messages are not part of the protocol", false);
+}
+TEST_F(ServerSessionTest, AbortOnNonJson) {
+  expectAbort("ping", "SyntaxError: message is not valid JSON (syntax error)");
+}
+TEST_F(ServerSessionTest, AbortOnUnknownMessageType) {
+  expectAbort(R"(["frobnicate",1])", R"(bad RPC message: ["frobnicate",1])");
+}
+TEST_F(ServerSessionTest, AbortOnUnknownPullId) {
+  expectAbort(R"(["pull",5])", "no such export ID: 5");
+}
+TEST_F(ServerSessionTest, AbortOnUnknownReleaseId) {
+  expectAbort(R"(["release",99,1])", "no such export ID: 99");
+}
+TEST_F(ServerSessionTest, AbortOnUnknownPipelineId) {
+  expectAbort(R"(["push",["pipeline",9,["x"],[]]])", "no such entry on exports table: 9");
+}
+TEST_F(ServerSessionTest, AbortOnNegativeReleaseCount) {
+  exchange({R"(["push",["pipeline",0,["hello"],["x"]]])"});
+  expectAbort(R"(["release",1,2])", "release of export 1 by 2 would make its count negative");
+}
+TEST_F(ServerSessionTest, AbortOnNestingPastTheLimit) {
+  std::string deep = R"(["push",["pipeline",0,["echo"],[)";
+  for (int i = 0; i < 300; ++i) {
+    deep += "{\"a\":";
+  }
+  deep += "1";
+  for (int i = 0; i < 300; ++i) {
+    deep += "}";
+  }
+  deep += "]]]";
+  expectAbort(deep, "message nested deeper than 256");
+}
+TEST_F(ServerSessionTest, AbortOnUnknownSpecialValue) {
+  expectAbort(R"(["push",["pipeline",0,["echo"],[["frob"]]]])",
+              R"(unknown special value: ["frob"])");
+}
+TEST_F(ServerSessionTest, UnknownResolveIsIgnored) {
+  EXPECT_EQ(exchange({R"(["resolve",42,"x"])"}), V{});
+  EXPECT_FALSE(session_.broken());
+}
+TEST_F(ServerSessionTest, PeerAbortEndsTheSession) {
+  exchange({R"(["abort",["error","Error","bye"]])"});
+  ASSERT_TRUE(t_.closed);
+  EXPECT_EQ(t_.closed->first, 3000);
+  EXPECT_EQ(t_.closed->second, "bye");
+  EXPECT_TRUE(session_.broken());
+}
+
+// Two C++ sessions over an in-memory pipe: the C++ client against the C++ server.
+class Pipe {
+public:
+  class End : public MessageTransport {
+  public:
+    explicit End(std::deque<std::string>& out) : out_(out) {}
+    void setHandler(Handler& handler) override { handler_ = &handler; }
+    void send(std::string message) override {
+      if (!closed_) {
+        out_.push_back(std::move(message));
+      }
+    }
+    void close(uint16_t, std::string) override { closed_ = true; }
+    Handler* handler_ = nullptr;
+    bool closed_ = false;
+
+  private:
+    std::deque<std::string>& out_;
+  };
+
+  // Delivers queued messages both ways until none is left.
+  void pump() {
+    while (!to_server_.empty() || !to_client_.empty()) {
+      while (!to_server_.empty()) {
+        std::string m = std::move(to_server_.front());
+        to_server_.pop_front();
+        server_end.handler_->onMessage(m, true);
+      }
+      while (!to_client_.empty()) {
+        std::string m = std::move(to_client_.front());
+        to_client_.pop_front();
+        client_end.handler_->onMessage(m, true);
+      }
+    }
+  }
+
+  std::deque<std::string> to_server_;
+  std::deque<std::string> to_client_;
+  End client_end{to_server_};
+  End server_end{to_client_};
+};
+
+template <class T> Settled<T> settle(Pipe& pipe, const Promise<T>& p) {
+  pipe.pump();
+  EXPECT_TRUE(p.settled());
+  return p.settled() ? p.outcome() : Settled<T>{};
+}
+
+TEST(SessionPairTest, CppClientAgainstCppServer) {
+  Pipe pipe;
+  auto api = std::make_shared<test::InteropApi>();
+  Session server(pipe.server_end, makeStub(api));
+  Session client(pipe.client_end, Stub());
+  Stub main = client.main();
+
+  auto hello = settle(pipe, pull(main.call("hello", {"c++"})));
+  ASSERT_TRUE(hello.ok());
+  EXPECT_EQ(*hello.value, Value("Hello, c++!"));
+
+  // Pipelined: getName on the unresolved getUser result.
+  auto name = settle(pipe, pull(main.call("getUser", {7}).call("getName", {})));
+  EXPECT_EQ(*name.value, Value("user7"));
+  auto tags = settle(pipe, pull(main.call("getUser", {2}).get("profile").get("tags")));
+  EXPECT_EQ(*tags.value, Value(Array{"a", "b"}));
+
+  // A promise as an argument.
+  auto sum = settle(pipe, pull(main.call("add", {Value(main.call("hello", {"p"})), "!"})));
+  EXPECT_EQ(*sum.value, Value("Hello, p!!"));
+
+  // A callback called back.
+  int calls = 0;
+  Stub cb = makeFunctionStub([&calls](Args args) {
+    ++calls;
+    return Promise<Value>::resolved("got " + args.string(0));
+  });
+  auto sub = settle(pipe, pull(main.call("subscribe", {cb})));
+  EXPECT_EQ(*sub.value, Value("callback returned got event-1"));
+  EXPECT_EQ(calls, 1);
+
+  // An error with its props.
+  auto fail = settle(pipe, pull(main.call("fail", {})));
+  ASSERT_FALSE(fail.ok());
+  EXPECT_EQ(fail.error, Value(makeError("TypeError", "bad input", object({{"code", "E_BAD"}}))));
+
+  // A returned target, called twice, released: the owner sees it disposed.
+  {
+    auto counter = settle(pipe, pull(main.call("makeCounter", {10})));
+    ASSERT_TRUE(counter.ok());
+    Stub c = *counter.value->as<Stub>();
+    EXPECT_EQ(*settle(pipe, pull(c.call("inc", {}))).value, Value(11));
+    EXPECT_EQ(*settle(pipe, pull(c.call("inc", {}))).value, Value(12));
+    EXPECT_EQ(api->disposed(), 0);
+  }
+  pipe.pump();
+  EXPECT_EQ(api->disposed(), 1);
+
+  // Every call result was released: only main remains exported by the server.
+  EXPECT_FALSE(server.broken());
+  EXPECT_FALSE(client.broken());
+}
+
+TEST(SessionPairTest, PendingCallsFailWhenTheSessionBreaks) {
+  Pipe pipe;
+  Session server(pipe.server_end, makeStub(std::make_shared<test::InteropApi>()));
+  Session client(pipe.client_end, Stub());
+  Promise<Value> pending = pull(client.main().call("hello", {"x"}));
+  Value seen;
+  client.onBroken([&seen](const Value& e) { seen = e; });
+  static_cast<MessageTransport::Handler*>(pipe.client_end.handler_)->onClosed(1001, "going away");
+  ASSERT_TRUE(pending.settled());
+  EXPECT_FALSE(pending.outcome().ok());
+  EXPECT_EQ(pending.outcome().error,
+            Value(makeError("Error", "Peer closed WebSocket: 1001 going away")));
+  EXPECT_EQ(seen, pending.outcome().error);
+  // Later calls fail the same way.
+  Promise<Value> later = pull(client.main().call("hello", {"y"}));
+  ASSERT_TRUE(later.settled());
+  EXPECT_FALSE(later.outcome().ok());
+}
+
+} // namespace
+} // namespace catalyst::rpc
