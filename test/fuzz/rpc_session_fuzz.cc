@@ -1,0 +1,64 @@
+// Fuzzes the Cap'n Web decoder and evaluator: the input is a sequence of messages, one per
+// line, fed to a server session (serving the interop API) as if they came from a WebSocket.
+// Any input must end in answers, per-call rejections, or an abort with close 3000; nothing may
+// crash, leak or hang.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalyst/common/assert.h"
+#include "catalyst/rpc/session.h"
+
+#include "support/rpc_test_api.h"
+
+namespace catalyst::rpc {
+namespace {
+
+class CaptureTransport : public MessageTransport {
+public:
+  void setHandler(Handler& handler) override { handler_ = &handler; }
+  void send(std::string message) override {
+    CATALYST_RELEASE_ASSERT(!closed_, "nothing is sent after close");
+    last_ = std::move(message);
+  }
+  void close(uint16_t code, std::string /*reason*/) override {
+    CATALYST_RELEASE_ASSERT(code == kCloseRpcAbort, "sessions close with 3000");
+    closed_ = true;
+  }
+  Handler* handler_ = nullptr;
+  std::string last_;
+  bool closed_ = false;
+};
+
+} // namespace
+} // namespace catalyst::rpc
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace catalyst::rpc; // NOLINT(google-build-using-namespace)
+  const std::string_view input(reinterpret_cast<const char*>(data), size); // NOLINT
+  CaptureTransport transport;
+  SessionOptions options;
+  options.max_message_bytes = 4096;
+  Session session(transport, makeStub(std::make_shared<catalyst::test::InteropApi>()), options);
+  std::size_t start = 0;
+  while (start <= input.size()) {
+    std::size_t end = input.find('\n', start);
+    if (end == std::string_view::npos) {
+      end = input.size();
+    }
+    const std::string_view frame = input.substr(start, end - start);
+    // A frame starting with 0xFF stands for a binary WebSocket message.
+    const bool is_text = frame.empty() || static_cast<unsigned char>(frame[0]) != 0xFF;
+    transport.handler_->onMessage(frame, is_text);
+    if (session.broken()) {
+      // Broken by our abort (sent last) or by the peer's (nothing sent); closed either way.
+      CATALYST_RELEASE_ASSERT(transport.closed_, "a broken session closed its transport");
+      break;
+    }
+    start = end + 1;
+  }
+  return 0;
+}
