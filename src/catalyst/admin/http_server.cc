@@ -32,6 +32,15 @@ HttpServerImpl::HttpServerImpl(event::DispatcherImpl& dispatcher, Logger& logger
       acceptor_(dispatcher.ioContext()), accept_retry_timer_(dispatcher.ioContext()) {}
 
 void HttpServerImpl::addRoute(HttpMethod method, std::string path, HttpHandler handler) {
+  CATALYST_ASSERT(handler, "a route has a handler");
+  addAsyncRoute(
+      method, std::move(path),
+      [handler = std::move(handler)](const HttpRequest& request, const HttpResponder& respond) {
+        respond(handler(request));
+      });
+}
+
+void HttpServerImpl::addAsyncRoute(HttpMethod method, std::string path, AsyncHttpHandler handler) {
   CATALYST_ASSERT(dispatcher_.isThreadSafe(), "routes are added on the dispatcher's thread");
   CATALYST_ASSERT(!path.empty() && path.front() == '/', "route paths start with '/'");
   CATALYST_ASSERT(method != HttpMethod::Other, "routes name a method");
@@ -177,6 +186,10 @@ HttpServer::~HttpServer() { impl_->stop(); }
 
 void HttpServer::addRoute(HttpMethod method, std::string path, HttpHandler handler) {
   impl_->addRoute(method, std::move(path), std::move(handler));
+}
+
+void HttpServer::addAsyncRoute(HttpMethod method, std::string path, AsyncHttpHandler handler) {
+  impl_->addAsyncRoute(method, std::move(path), std::move(handler));
 }
 
 Status HttpServer::listen() { return impl_->listen(); }

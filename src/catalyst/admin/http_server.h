@@ -54,6 +54,7 @@ struct HttpServerStats {
   uint64_t rejected_connections = 0; // closed at accept by max_connections
   uint64_t upgrades = 0;             // connections handed to an upgrade handler
   uint64_t handler_errors = 0;       // handlers that threw or returned a bad status (500)
+  uint64_t handler_timeouts = 0;     // async handlers that did not answer within request_timeout
 
   bool operator==(const HttpServerStats&) const = default;
 };
@@ -84,6 +85,10 @@ public:
   // not part of it) with `handler`. A GET route also answers HEAD, without the body, unless a
   // HEAD route is added. Routes may be added before or after listen().
   void addRoute(HttpMethod method, std::string path, HttpHandler handler);
+
+  // Like addRoute(), for a handler that answers later through its HttpResponder (see
+  // AsyncHttpHandler). A method of a path has one handler, of either form.
+  void addAsyncRoute(HttpMethod method, std::string path, AsyncHttpHandler handler);
 
   // Binds and starts accepting. Fails with Error::Kind::Unavailable, e.g.
   // "listen 127.0.0.1:3000: Address already in use", or InvalidArgument for a bad address.

@@ -36,9 +36,10 @@ using UpgradeHandler =
 
 class HttpSession;
 
-// The handlers of one path.
+// The handlers of one path. Plain HttpHandlers are kept wrapped as AsyncHttpHandlers that
+// answer at once.
 struct PathRoutes {
-  std::map<HttpMethod, HttpHandler> handlers;
+  std::map<HttpMethod, AsyncHttpHandler> handlers;
   UpgradeHandler upgrade;
 };
 
@@ -61,6 +62,7 @@ public:
   // HttpServer's members; see there. stop() has no thread check: ~HttpServer may run after
   // the loop ended.
   void addRoute(HttpMethod method, std::string path, HttpHandler handler);
+  void addAsyncRoute(HttpMethod method, std::string path, AsyncHttpHandler handler);
   Status listen();
   uint16_t port() const { return port_; }
   void stop();

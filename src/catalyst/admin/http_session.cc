@@ -13,6 +13,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <fmt/format.h>
 
+#include "catalyst/common/assert.h"
 #include "catalyst/common/version.h"
 
 namespace catalyst::admin {
@@ -27,6 +28,8 @@ using tcp = net::ip::tcp;
 constexpr std::chrono::milliseconds kMaxLingerTime{2'000};
 constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
 constexpr std::size_t kLingerReadSize = 16 * 1024;
+// The read that watches a connection while an async handler works.
+constexpr std::size_t kWaitReadSize = 4096;
 
 HttpMethod toMethod(http::verb verb) {
   switch (verb) {
@@ -239,48 +242,188 @@ void HttpSession::handleRequest(Request request) {
   plain.remote_port = remote_port_;
   plain.remote_is_loopback = remote_is_loopback_;
 
-  send(route(routes, plain), version, keep_alive, method == HttpMethod::Head);
+  current_ = Current{.sequence = current_.sequence + 1,
+                     .method = method,
+                     .path = plain.path,
+                     .version = version,
+                     .keep_alive = keep_alive,
+                     .head = method == HttpMethod::Head,
+                     .awaiting = false};
+  const AsyncHttpHandler* handler = findHandler(routes, method);
+  if (handler == nullptr) {
+    send(refusal(routes, plain), version, keep_alive, current_.head);
+    return;
+  }
+  // Copied: the handler may add routes, which could move the one running.
+  callHandler(AsyncHttpHandler(*handler), plain);
 }
 
-HttpResponse HttpSession::route(const PathRoutes* routes, HttpRequest& request) {
+const AsyncHttpHandler* HttpSession::findHandler(const PathRoutes* routes, HttpMethod method) {
+  if (routes == nullptr) {
+    return nullptr;
+  }
+  auto it = routes->handlers.find(method);
+  if (it == routes->handlers.end() && method == HttpMethod::Head) {
+    it = routes->handlers.find(HttpMethod::Get);
+  }
+  return it == routes->handlers.end() ? nullptr : &it->second;
+}
+
+HttpResponse HttpSession::refusal(const PathRoutes* routes, const HttpRequest& request) {
   if (routes == nullptr) {
     return jsonError(404, fmt::format("no such path: {}", request.path));
   }
-  auto it = routes->handlers.find(request.method);
-  if (it == routes->handlers.end() && request.method == HttpMethod::Head) {
-    it = routes->handlers.find(HttpMethod::Get);
-  }
-  if (it == routes->handlers.end()) {
-    if (routes->handlers.empty()) {
-      HttpResponse response =
-          jsonError(426, fmt::format("{} only accepts WebSocket upgrades", request.path));
-      response.headers.push_back({"Upgrade", "websocket"});
-      response.headers.push_back({"Connection", "Upgrade"});
-      return response;
-    }
-    HttpResponse response = jsonError(
-        405, fmt::format("method {} not allowed on {}", toString(request.method), request.path));
-    response.headers.push_back({"Allow", allowedMethods(*routes)});
+  if (routes->handlers.empty()) {
+    HttpResponse response =
+        jsonError(426, fmt::format("{} only accepts WebSocket upgrades", request.path));
+    response.headers.push_back({"Upgrade", "websocket"});
+    response.headers.push_back({"Connection", "Upgrade"});
     return response;
   }
-  // Copied: the handler may add routes, which could move the one running.
-  const HttpHandler handler = it->second;
-  HttpResponse response;
-  try {
-    response = handler(request);
-  } catch (const std::exception& e) {
-    ++server_->mutableStats().handler_errors;
-    server_->logger().error("http: handler of {} {} threw: {}", toString(request.method),
-                            request.path, e.what());
-    return jsonError(500, "internal error");
+  HttpResponse response = jsonError(
+      405, fmt::format("method {} not allowed on {}", toString(request.method), request.path));
+  response.headers.push_back({"Allow", allowedMethods(*routes)});
+  return response;
+}
+
+// The state behind the HttpResponder of one request, shared by its copies.
+class HttpSession::Responder {
+public:
+  Responder(std::weak_ptr<HttpSession> session, uint64_t sequence)
+      : session_(std::move(session)), sequence_(sequence) {}
+
+  ~Responder() {
+    if (!answered_) {
+      if (auto session = session_.lock()) {
+        session->onResponderDropped(sequence_);
+      }
+    }
   }
+
+  Responder(const Responder&) = delete;
+  Responder& operator=(const Responder&) = delete;
+  Responder(Responder&&) = delete;
+  Responder& operator=(Responder&&) = delete;
+
+  void respond(HttpResponse response) {
+    if (answered_) {
+      return;
+    }
+    answered_ = true;
+    if (auto session = session_.lock()) {
+      session->onResponse(sequence_, std::move(response));
+    }
+  }
+
+private:
+  // Not owning: the connection may close before the answer comes.
+  std::weak_ptr<HttpSession> session_;
+  const uint64_t sequence_;
+  bool answered_ = false;
+};
+
+void HttpSession::callHandler(const AsyncHttpHandler& handler, const HttpRequest& request) {
+  current_.awaiting = true;
+  const uint64_t sequence = current_.sequence;
+  {
+    // The handler gets a copy; this one answers for it if it throws. Once every copy is gone
+    // without an answer, the Responder answers 500.
+    HttpResponder respond = [responder = std::make_shared<Responder>(weak_from_this(), sequence)](
+                                HttpResponse response) { responder->respond(std::move(response)); };
+    try {
+      handler(request, respond);
+    } catch (const std::exception& e) {
+      ++server_->mutableStats().handler_errors;
+      server_->logger().error("http: handler of {} {} threw: {}", toString(request.method),
+                              request.path, e.what());
+      respond(jsonError(500, "internal error"));
+    }
+  }
+  if (current_.sequence == sequence && current_.awaiting && !server_->stopped()) {
+    // The answer comes later: until then, watch the connection.
+    stream_.expires_after(server_->limits().request_timeout);
+    doWaitRead();
+  }
+}
+
+void HttpSession::onResponse(uint64_t sequence, HttpResponse response) {
+  if (sequence != current_.sequence || !current_.awaiting || server_->stopped()) {
+    return;
+  }
+  CATALYST_ASSERT(server_->dispatcher().isThreadSafe(), "answers come on the dispatcher's thread");
+  current_.awaiting = false;
   if (response.status < 200 || response.status > 599) {
     ++server_->mutableStats().handler_errors;
-    server_->logger().error("http: handler of {} {} returned status {}", toString(request.method),
-                            request.path, response.status);
-    return jsonError(500, "internal error");
+    server_->logger().error("http: handler of {} {} returned status {}", toString(current_.method),
+                            current_.path, response.status);
+    response = jsonError(500, "internal error");
   }
-  return response;
+  if (wait_read_pending_) {
+    // The next request must not be read while that read is pending: stop it first, and
+    // onWaitRead() sends the response.
+    ready_response_ = std::move(response);
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);
+    return;
+  }
+  send(std::move(response), current_.version, current_.keep_alive, current_.head);
+}
+
+void HttpSession::onResponderDropped(uint64_t sequence) {
+  if (sequence != current_.sequence || !current_.awaiting || server_->stopped()) {
+    return;
+  }
+  ++server_->mutableStats().handler_errors;
+  server_->logger().error("http: handler of {} {} dropped the request without an answer",
+                          toString(current_.method), current_.path);
+  onResponse(sequence, jsonError(500, "internal error"));
+}
+
+void HttpSession::doWaitRead() {
+  wait_read_pending_ = true;
+  stream_.async_read_some(buffer_.prepare(kWaitReadSize),
+                          beast::bind_front_handler(&HttpSession::onWaitRead, shared_from_this()));
+}
+
+void HttpSession::onWaitRead(beast::error_code ec, std::size_t bytes) {
+  wait_read_pending_ = false;
+  buffer_.commit(bytes);
+  if (server_->stopped()) {
+    return;
+  }
+  if (ready_response_) {
+    HttpResponse response = std::move(*ready_response_);
+    ready_response_.reset();
+    send(std::move(response), current_.version, current_.keep_alive, current_.head);
+    return;
+  }
+  if (ec == beast::error::timeout) {
+    ++server_->mutableStats().handler_timeouts;
+    server_->logger().warn("http: {}: handler of {} {} did not answer within {}ms; closing",
+                           remote_address_, toString(current_.method), current_.path,
+                           server_->limits().request_timeout.count());
+    stream_.close();
+    return;
+  }
+  if (ec) {
+    // The client went away, or the connection failed: nobody to answer. The responder finds
+    // the session gone.
+    if (ec != net::error::eof) {
+      fail(ec, "read while the handler works");
+    }
+    stream_.close();
+    return;
+  }
+  const HttpServerLimits& limits = server_->limits();
+  if (buffer_.size() > limits.max_header_bytes + limits.max_body_bytes) {
+    // More pipelined behind the pending request than the next request may hold.
+    ++server_->mutableStats().rejected_too_large;
+    server_->logger().debug("http: {}: {} bytes pipelined behind a pending request; closing",
+                            remote_address_, buffer_.size());
+    stream_.close();
+    return;
+  }
+  doWaitRead();
 }
 
 void HttpSession::upgrade(const UpgradeHandler& handler, Request request) {

@@ -3,6 +3,7 @@
 // One HTTP/1.1 connection of an HttpServer (internal; Beast's http_session idiom). It lives
 // exactly while an operation of it is pending: each handler holds shared_from_this().
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,8 +48,22 @@ private:
   void onReadError(boost::beast::error_code ec);
 
   void handleRequest(Request request);
-  HttpResponse route(const PathRoutes* routes, HttpRequest& request);
+  // The handler of `request`, or nullptr if it is answered by `refusal()` (404, 405, 426).
+  static const AsyncHttpHandler* findHandler(const PathRoutes* routes, HttpMethod method);
+  static HttpResponse refusal(const PathRoutes* routes, const HttpRequest& request);
+  void callHandler(const AsyncHttpHandler& handler, const HttpRequest& request);
   void upgrade(const UpgradeHandler& handler, Request request);
+
+  // The answer to the request numbered `sequence` (HttpResponder). Stale or repeated answers,
+  // and answers after close() or stop(), are dropped.
+  void onResponse(uint64_t sequence, HttpResponse response);
+  // The last copy of the responder of request `sequence` was destroyed without an answer.
+  void onResponderDropped(uint64_t sequence);
+
+  // While an async handler works: reads (and keeps) what the client sends, which notices a
+  // client that went away and times out a handler that never answers.
+  void doWaitRead();
+  void onWaitRead(boost::beast::error_code ec, std::size_t bytes);
 
   // Writes `response`; closes the connection after it unless `keep_alive`.
   void send(HttpResponse response, unsigned version, bool keep_alive, bool head = false);
@@ -63,6 +78,8 @@ private:
 
   void fail(boost::beast::error_code ec, const char* what);
 
+  class Responder;
+
   std::shared_ptr<HttpServerImpl> server_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
@@ -74,6 +91,21 @@ private:
   bool remote_is_loopback_ = false;
   bool registered_ = true;
   std::size_t lingered_bytes_ = 0;
+
+  // The request being served: what its response needs, and whether an answer is awaited.
+  struct Current {
+    uint64_t sequence = 0; // numbers the requests of this connection, from 1
+    HttpMethod method = HttpMethod::Get;
+    std::string path;
+    unsigned version = 11;
+    bool keep_alive = true;
+    bool head = false;
+    bool awaiting = false; // the handler has not answered yet
+  };
+  Current current_;
+  bool wait_read_pending_ = false;
+  // An answer that came while doWaitRead() was pending; sent once that read is cancelled.
+  std::optional<HttpResponse> ready_response_;
 };
 
 } // namespace catalyst::admin

@@ -56,6 +56,20 @@ struct HttpResponse {
 // An exception thrown by it is caught, logged, counted and answered 500.
 using HttpHandler = std::function<HttpResponse(const HttpRequest& request)>;
 
+// Answers the request an AsyncHttpHandler was given. Call it on the dispatcher's thread, at
+// once or later. Only the first call counts; a call after the client went away or the server
+// stopped does nothing. Copies share one answer, and if the last copy is destroyed without a
+// call the request is answered 500 (a handler that forgot to answer).
+using HttpResponder = std::function<void(HttpResponse response)>;
+
+// Serves one request that is answered later, e.g. once an RPC batch has run. Runs on the
+// dispatcher's thread and must not block; `request` is valid only during the call. While the
+// answer is pending the connection reads nothing more: pipelined requests wait, so responses
+// keep their order. An answer that does not come within the server's request_timeout closes
+// the connection without a response. An exception thrown before `respond` was called is
+// caught, logged, counted and answered 500.
+using AsyncHttpHandler = std::function<void(const HttpRequest& request, HttpResponder respond)>;
+
 // A response carrying `json`, JSON already serialized.
 HttpResponse rawJsonResponse(int status, std::string json);
 
