@@ -18,17 +18,10 @@ Value property(const Value& v, const PathElement& key) {
     return Value();
   }
   if (const Array* a = v.as<Array>()) {
-    int64_t index = -1;
-    if (const int64_t* i = std::get_if<int64_t>(&key)) {
-      index = *i;
-    } else {
-      const std::string& s = std::get<std::string>(key);
-      if (!s.empty() && s.size() < 16 && s.find_first_not_of("0123456789") == std::string::npos) {
-        index = std::stoll(s);
-      }
-    }
-    if (index >= 0 && static_cast<std::size_t>(index) < a->size()) {
-      return (*a)[static_cast<std::size_t>(index)];
+    // Only numeric path elements index arrays (as capnweb does: a string "1" reads undefined).
+    const int64_t* index = std::get_if<int64_t>(&key);
+    if (index != nullptr && *index >= 0 && static_cast<std::size_t>(*index) < a->size()) {
+      return (*a)[static_cast<std::size_t>(*index)];
     }
   }
   return Value();

@@ -39,6 +39,25 @@ constexpr std::array<std::string_view, 8> kErrorNames{
     "Error",       "EvalError", "RangeError", "ReferenceError",
     "SyntaxError", "TypeError", "URIError",   "AggregateError"};
 
+// Replaces every stub inside `v` with undefined.
+void stripStubs(Value& v) {
+  if (v.is<Stub>()) {
+    v = Value();
+  } else if (Array* a = v.as<Array>()) {
+    for (Value& e : *a) {
+      stripStubs(e);
+    }
+  } else if (Object* o = v.as<Object>()) {
+    for (Member& m : *o) {
+      stripStubs(m.value);
+    }
+  } else if (ErrorValue* e = v.as<ErrorValue>()) {
+    for (Member& m : e->props) {
+      stripStubs(m.value);
+    }
+  }
+}
+
 bool isPrototypeKey(std::string_view key) {
   for (std::string_view k : kPrototypeKeys) {
     if (k == key) {
@@ -142,10 +161,13 @@ public:
   void abortWith(const std::string& message);
   void shutdown(const std::string& reason);
   Promise<bool> drain();
+  void breakSession(Value error);
 
   bool broken_ = false;
   Value broken_error_;
   std::vector<std::function<void(const Value&)>> on_broken_;
+  std::function<void()> on_transport_closed_;
+  bool transport_closed_ = false;
   SessionStats stats_;
 
 private:
@@ -176,7 +198,6 @@ private:
   void onResolve(const bj::array& msg, bool reject);
   void onAbort(const bj::array& msg);
   void answer(int64_t id);
-  void breakSession(Value error);
 
   // Evaluation (received expressions -> values).
   StubHookPtr evaluateCall(const bj::value& expr);
@@ -201,6 +222,9 @@ private:
   std::shared_ptr<ImportHook> main_import_;
   std::size_t pending_pulls_ = 0;
   std::vector<Promise<bool>::Resolver> drainers_;
+  // Resolutions still waiting for promises inside them; failed when the session breaks, so
+  // that a cycle of promises a peer built can not outlive it.
+  std::vector<Promise<Value>::Resolver> substitutions_;
 };
 
 // A capability the peer exported to us (or the result of a call we sent).
@@ -328,6 +352,10 @@ void SessionCore::onMessageTooLarge(std::size_t size_so_far, std::size_t limit) 
 
 void SessionCore::onClosed(uint16_t code, std::string reason) {
   breakSession(makeError("Error", "Peer closed WebSocket: " + std::to_string(code) + " " + reason));
+  transport_closed_ = true;
+  if (auto cb = std::move(on_transport_closed_)) {
+    cb();
+  }
 }
 
 void SessionCore::dispatch(const bj::array& msg) {
@@ -439,7 +467,13 @@ void SessionCore::onResolve(const bj::array& msg, bool reject) {
   if (!id) {
     throw ProtocolError{"bad import ID: " + compact(msg[1])};
   }
-  auto it = imports_.find(*id);
+  // Out of the table before the value is evaluated: a value naming this very import gets an
+  // entry of its own, never a hook resolved to itself.
+  std::optional<Import> entry;
+  if (auto it = imports_.find(*id); it != imports_.end()) {
+    entry = std::move(it->second);
+    imports_.erase(it);
+  }
   Value value;
   try {
     value = evaluate(msg[2]);
@@ -447,14 +481,15 @@ void SessionCore::onResolve(const bj::array& msg, bool reject) {
     value = e.error;
     reject = true;
   }
-  if (it == imports_.end()) {
+  if (reject) {
+    stripStubs(value); // a rejection carries no capabilities
+  }
+  if (!entry) {
     return; // unknown: ignored; stubs inside `value` are released as it goes
   }
-  std::shared_ptr<ImportHook> hook = it->second.hook.lock();
-  Promise<Value>::Resolver resolver = it->second.resolver;
-  const int64_t introductions = it->second.introductions;
-  imports_.erase(it);
-  send("[\"release\"," + std::to_string(*id) + "," + std::to_string(introductions) + "]");
+  std::shared_ptr<ImportHook> hook = entry->hook.lock();
+  Promise<Value>::Resolver resolver = entry->resolver;
+  send("[\"release\"," + std::to_string(*id) + "," + std::to_string(entry->introductions) + "]");
 
   if (reject) {
     if (hook) {
@@ -468,6 +503,10 @@ void SessionCore::onResolve(const bj::array& msg, bool reject) {
   holder.push_back(std::move(value));
   Promise<Array> substituted = awaitPromises(std::move(holder));
   auto [resolved, r] = Promise<Value>::make();
+  if (!substituted.settled()) {
+    std::erase_if(substitutions_, [](const Promise<Value>::Resolver& x) { return x.settled(); });
+    substitutions_.push_back(r);
+  }
   substituted.then([r = r](const Settled<Array>& s) {
     if (s.ok()) {
       r.resolve(s.value->front());
@@ -500,6 +539,7 @@ void SessionCore::onAbort(const bj::array& msg) {
   } catch (const ProtocolError& e) {
     error = makeError("Error", e.message);
   }
+  stripStubs(error); // an error carries no capabilities
   std::string reason = "peer aborted";
   if (const ErrorValue* ev = error.as<ErrorValue>()) {
     reason = ev->message;
@@ -956,6 +996,10 @@ void SessionCore::breakSession(Value error) {
   auto exports = std::move(exports_);
   exports_.clear();
   exports.clear(); // disposes what we exported
+  auto substitutions = std::move(substitutions_);
+  for (auto& r : substitutions) {
+    r.reject(error);
+  }
   auto drainers = std::move(drainers_);
   for (auto& d : drainers) {
     d.resolve(true);
@@ -974,9 +1018,11 @@ Session::Session(MessageTransport& transport, Stub main, SessionOptions options)
 }
 
 Session::~Session() {
-  // Drop everything without sending: the transport may already be gone with its peer.
+  // Everything pending fails (so suspended callers resume and finish), and nothing more is
+  // sent: the transport may already be gone with its peer. The owner is not called back.
   core_->on_broken_.clear();
-  core_->broken_ = true;
+  core_->on_transport_closed_ = nullptr;
+  core_->breakSession(makeError("Error", "RPC session was destroyed"));
 }
 
 Stub Session::main() const { return core_->main(); }
@@ -985,6 +1031,14 @@ void Session::abort(const std::string& message) { core_->abortWith(message); }
 void Session::shutdown(const std::string& reason) { core_->shutdown(reason); }
 bool Session::broken() const { return core_->broken_; }
 const SessionStats& Session::stats() const { return core_->stats_; }
+
+void Session::onTransportClosed(std::function<void()> cb) {
+  if (core_->transport_closed_) {
+    cb();
+    return;
+  }
+  core_->on_transport_closed_ = std::move(cb);
+}
 
 void Session::onBroken(std::function<void(const Value& error)> cb) {
   if (core_->broken_) {

@@ -63,6 +63,9 @@ public:
   bool broken() const;
   // Called once when the session ends, with the error every pending call was rejected with.
   void onBroken(std::function<void(const Value& error)> cb);
+  // Called once the transport has reported its close (after an abort went out). The owner of
+  // the transport may destroy it (and this session) from then on, outside this callback.
+  void onTransportClosed(std::function<void()> cb);
 
   const SessionStats& stats() const;
 

@@ -122,6 +122,13 @@ Stub Stub::get(std::string_view property) const {
   return Stub(hook_->get(Path{std::string(property)}));
 }
 
+Stub Stub::at(int64_t index) const {
+  if (!hook_) {
+    return Stub(std::make_shared<ErrorHook>(makeError("TypeError", "read on an empty stub")));
+  }
+  return Stub(hook_->get(Path{index}));
+}
+
 const char* RpcError::what() const noexcept {
   if (what_.empty()) {
     if (const ErrorValue* e = value_.as<ErrorValue>()) {

@@ -84,8 +84,10 @@ public:
 
   // A pipelined call: returns at once a promise stub for the result; nothing waits.
   Stub call(std::string_view method, Array args) const;
-  // A pipelined property read (or array index, as a decimal string).
+  // A pipelined property read.
   Stub get(std::string_view property) const;
+  // A pipelined array element read.
+  Stub at(int64_t index) const;
   // Drops this reference now (the last one releases the object).
   void reset() { hook_.reset(); }
 
@@ -102,24 +104,24 @@ public:
   using Variant = std::variant<Undefined, std::nullptr_t, bool, double, std::string, Array, Object,
                                BigInt, Date, Bytes, ErrorValue, Stub>;
 
-  Value() = default;                                // undefined
-  Value(std::nullptr_t) : v_(nullptr) {}            // NOLINT(google-explicit-constructor)
-  Value(bool b) : v_(b) {}                          // NOLINT(google-explicit-constructor)
-  Value(double d) : v_(d) {}                        // NOLINT(google-explicit-constructor)
-  Value(int i) : v_(static_cast<double>(i)) {}      // NOLINT(google-explicit-constructor)
-  Value(int64_t i) : v_(static_cast<double>(i)) {}  // NOLINT(google-explicit-constructor)
-  Value(uint64_t i) : v_(static_cast<double>(i)) {} // NOLINT(google-explicit-constructor)
-  Value(const char* s) : v_(std::string(s)) {}      // NOLINT(google-explicit-constructor)
-  Value(std::string s) : v_(std::move(s)) {}        // NOLINT(google-explicit-constructor)
-  Value(std::string_view s) : v_(std::string(s)) {} // NOLINT(google-explicit-constructor)
-  Value(Array a) : v_(std::move(a)) {}              // NOLINT(google-explicit-constructor)
-  Value(Object o) : v_(std::move(o)) {}             // NOLINT(google-explicit-constructor)
-  Value(BigInt b) : v_(std::move(b)) {}             // NOLINT(google-explicit-constructor)
-  Value(Date d) : v_(d) {}                          // NOLINT(google-explicit-constructor)
-  Value(Bytes b) : v_(std::move(b)) {}              // NOLINT(google-explicit-constructor)
-  Value(ErrorValue e) : v_(std::move(e)) {}         // NOLINT(google-explicit-constructor)
-  Value(Stub s) : v_(std::move(s)) {}               // NOLINT(google-explicit-constructor)
-  Value(Undefined u) : v_(u) {}                     // NOLINT(google-explicit-constructor)
+  Value();                   // undefined
+  Value(std::nullptr_t);     // NOLINT(google-explicit-constructor)
+  Value(bool b);             // NOLINT(google-explicit-constructor)
+  Value(double d);           // NOLINT(google-explicit-constructor)
+  Value(int i);              // NOLINT(google-explicit-constructor)
+  Value(int64_t i);          // NOLINT(google-explicit-constructor)
+  Value(uint64_t i);         // NOLINT(google-explicit-constructor)
+  Value(const char* s);      // NOLINT(google-explicit-constructor)
+  Value(std::string s);      // NOLINT(google-explicit-constructor)
+  Value(std::string_view s); // NOLINT(google-explicit-constructor)
+  Value(Array a);            // NOLINT(google-explicit-constructor)
+  Value(Object o);           // NOLINT(google-explicit-constructor)
+  Value(BigInt b);           // NOLINT(google-explicit-constructor)
+  Value(Date d);             // NOLINT(google-explicit-constructor)
+  Value(Bytes b);            // NOLINT(google-explicit-constructor)
+  Value(ErrorValue e);       // NOLINT(google-explicit-constructor)
+  Value(Stub s);             // NOLINT(google-explicit-constructor)
+  Value(Undefined u);        // NOLINT(google-explicit-constructor)
 
   const Variant& variant() const { return v_; }
   Variant& variant() { return v_; }
@@ -151,6 +153,26 @@ struct Member {
   Value value;
   bool operator==(const Member&) const = default;
 };
+
+// Defined here, where Member is complete (clang instantiates the variant's destructor early).
+inline Value::Value() = default;
+inline Value::Value(std::nullptr_t) : v_(nullptr) {}
+inline Value::Value(bool b) : v_(b) {}
+inline Value::Value(double d) : v_(d) {}
+inline Value::Value(int i) : v_(static_cast<double>(i)) {}
+inline Value::Value(int64_t i) : v_(static_cast<double>(i)) {}
+inline Value::Value(uint64_t i) : v_(static_cast<double>(i)) {}
+inline Value::Value(const char* s) : v_(std::string(s)) {}
+inline Value::Value(std::string s) : v_(std::move(s)) {}
+inline Value::Value(std::string_view s) : v_(std::string(s)) {}
+inline Value::Value(Array a) : v_(std::move(a)) {}
+inline Value::Value(Object o) : v_(std::move(o)) {}
+inline Value::Value(BigInt b) : v_(std::move(b)) {}
+inline Value::Value(Date d) : v_(d) {}
+inline Value::Value(Bytes b) : v_(std::move(b)) {}
+inline Value::Value(ErrorValue e) : v_(std::move(e)) {}
+inline Value::Value(Stub s) : v_(std::move(s)) {}
+inline Value::Value(Undefined u) : v_(u) {}
 
 // Builds an object: object({{"a", 1}, {"b", "x"}}).
 Object object(std::initializer_list<std::pair<std::string_view, Value>> members);
