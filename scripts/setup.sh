@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs every Debian package that building, running and testing Catalyst Node needs.
+# Installs every Debian package that building, running and testing Catalyst Node needs, plus
+# Node.js and the pinned npm packages of the Cap'n Web interop tests (test/interop/js).
 # Idempotent: when everything is present it does nothing (no apt-get update, no network).
-# Runs apt-get as root, or through sudo when started as another user.
+# Runs apt-get as root, or through sudo when started as another user; npm runs as the caller.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 # Keep this list sorted; each entry is a Debian 12 (bookworm) package name.
 packages=(
@@ -35,20 +37,42 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# The interop tests run the reference Cap'n Web implementation (npm capnweb) on Node.js. A node
+# and npm already on PATH (whatever installed them) are kept; otherwise Debian's are installed.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
-if ((${#missing[@]} == 0)); then
-  exit 0
-fi
-
-echo "setup: installing ${missing[*]}" >&2
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then
-  if ! command -v sudo >/dev/null; then
-    echo "setup: need root (or sudo) to install: ${missing[*]}" >&2
-    exit 1
+if ((${#missing[@]} > 0)); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    if ! command -v sudo >/dev/null; then
+      echo "setup: need root (or sudo) to install: ${missing[*]}" >&2
+      exit 1
+    fi
+    sudo=(sudo)
   fi
-  sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# npm packages of the interop tests, exactly as pinned in package-lock.json (`npm ci`), redone
+# only when package.json or package-lock.json changed since the last successful install.
+# capnweb 0.12.0 needs Node.js 18 or newer (Debian 12 ships 18.19).
+node_version=$(node --version 2>/dev/null || echo none)
+node_major=${node_version#v}
+node_major=${node_major%%.*}
+if [[ ! "$node_major" =~ ^[0-9]+$ ]] || ((node_major < 18)); then
+  echo "setup: the Cap'n Web interop tests need Node.js 18 or newer (capnweb 0.12.0 uses fetch," \
+    "ReadableStream and structuredClone), but 'node' on PATH is $node_version ($(command -v node))." \
+    "Install Node.js >= 18 first (on Debian 12: apt-get install nodejs npm, which gives 18.19+)." >&2
+  exit 1
+fi
+interop_js=$root/test/interop/js
+stamp=$interop_js/node_modules/.setup-stamp
+if ! cat "$interop_js/package.json" "$interop_js/package-lock.json" | cmp -s - "$stamp"; then
+  echo "setup: npm ci in test/interop/js" >&2
+  (cd "$interop_js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cat "$interop_js/package.json" "$interop_js/package-lock.json" >"$stamp"
+fi

@@ -59,14 +59,10 @@ rpc::Value add(const rpc::Value& a, const rpc::Value& b) {
   if (a.is<double>() && b.is<double>()) {
     return *a.as<double>() + *b.as<double>();
   }
-  auto text = [](const rpc::Value& v) -> std::string {
-    if (const std::string* s = v.as<std::string>()) {
-      return *s;
-    }
-    std::string d = v.debugString();
-    return d;
-  };
-  return text(a) + text(b);
+  if (a.is<std::string>() && b.is<std::string>()) {
+    return *a.as<std::string>() + *b.as<std::string>();
+  }
+  throw rpc::RpcError("TypeError", "add: arguments must be two numbers or two strings");
 }
 
 } // namespace
@@ -93,6 +89,9 @@ rpc::Promise<rpc::Value> InteropApi::call(std::string_view method, rpc::Args arg
   if (method == "callTwice") {
     return callTwice(args.stub(0));
   }
+  if (method == "nameOf") {
+    return nameOf(args.stub(0));
+  }
   if (method == "fail") {
     return P::rejected(rpc::makeError("TypeError", "bad input", rpc::object({{"code", "E_BAD"}})));
   }
@@ -117,6 +116,11 @@ rpc::Promise<rpc::Value> InteropApi::subscribe(rpc::Stub cb) {
   rpc::Value result = co_await rpc::pull(cb.call("", std::move(args)));
   const std::string* text = result.as<std::string>();
   co_return "callback returned " + (text != nullptr ? *text : result.debugString());
+}
+
+rpc::Promise<rpc::Value> InteropApi::nameOf(rpc::Stub user) {
+  rpc::Value name = co_await rpc::pull(user.call("getName", rpc::Array()));
+  co_return name;
 }
 
 rpc::Promise<rpc::Value> InteropApi::callTwice(rpc::Stub cb) {

@@ -12,6 +12,8 @@ namespace catalyst::test {
 class InteropApi : public rpc::Target {
 public:
   InteropApi() : disposed_(std::make_shared<int>(0)) {}
+  // Counts disposals into `disposed`, shared with other instances (one per session).
+  explicit InteropApi(std::shared_ptr<int> disposed) : disposed_(std::move(disposed)) {}
 
   rpc::Promise<rpc::Value> call(std::string_view method, rpc::Args args) override;
 
@@ -21,6 +23,7 @@ public:
 private:
   rpc::Promise<rpc::Value> subscribe(rpc::Stub cb);
   rpc::Promise<rpc::Value> callTwice(rpc::Stub cb);
+  rpc::Promise<rpc::Value> nameOf(rpc::Stub user);
 
   std::shared_ptr<int> disposed_;
 };
