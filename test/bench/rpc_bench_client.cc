@@ -1,0 +1,133 @@
+// Cap'n Web throughput of our C++ client: `add(a, b)` calls over one WebSocket to a server in
+// another process (ours or the JavaScript one), the same measurement as
+// test/interop/js/bench.mjs makes for the JavaScript client.
+//
+//   rpc_bench_client --url ws://127.0.0.1:PORT/rpc [--calls N] [--mode sequential|pipelined]
+//                    [--warmup N]
+//
+// Prints one JSON line: {"impl":"cpp","mode":...,"calls":...,"seconds":...,"callsPerSecond":...}
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <string>
+
+#include "catalyst/common/time_source.h"
+#include "catalyst/event/dispatcher.h"
+#include "catalyst/rpcnet/client.h"
+
+namespace {
+
+using namespace catalyst; // NOLINT(google-build-using-namespace)
+
+// Issues `calls` sequential add() calls, each after the previous answered; then runs `done`.
+void sequential(const rpc::Stub& main, int calls, std::function<void(bool)> done) {
+  auto remaining = std::make_shared<int>(calls);
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [main, remaining, step, done]() {
+    if (*remaining == 0) {
+      done(true);
+      *step = nullptr; // break the cycle
+      return;
+    }
+    const int i = (*remaining)--;
+    rpc::pull(main.call("add", {i, 1})).then([step, done, i](const rpc::Settled<rpc::Value>& s) {
+      if (!s.ok() || *s.value != rpc::Value(i + 1)) {
+        std::cerr << "rpc_bench_client: bad answer: "
+                  << (s.ok() ? s.value->debugString() : s.error.debugString()) << "\n";
+        done(false);
+        *step = nullptr;
+        return;
+      }
+      (*step)();
+    });
+  };
+  (*step)();
+}
+
+// Issues all `calls` add() calls at once; runs `done` once all have answered.
+void pipelined(const rpc::Stub& main, int calls, std::function<void(bool)> done) {
+  auto remaining = std::make_shared<int>(calls);
+  auto ok = std::make_shared<bool>(true);
+  for (int i = 0; i < calls; ++i) {
+    rpc::pull(main.call("add", {i, 1}))
+        .then([remaining, ok, done, i](const rpc::Settled<rpc::Value>& s) {
+          if (!s.ok() || *s.value != rpc::Value(i + 1)) {
+            *ok = false;
+          }
+          if (--*remaining == 0) {
+            done(*ok);
+          }
+        });
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string url;
+  std::string mode = "sequential";
+  int calls = 20000;
+  int warmup = 1000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string arg = argv[i];
+    if (arg == "--url") {
+      url = argv[i + 1];
+    } else if (arg == "--calls") {
+      calls = std::atoi(argv[i + 1]);
+    } else if (arg == "--mode") {
+      mode = argv[i + 1];
+    } else if (arg == "--warmup") {
+      warmup = std::atoi(argv[i + 1]);
+    }
+  }
+  if (url.empty() || calls <= 0 || (mode != "sequential" && mode != "pipelined")) {
+    std::cerr << "usage: rpc_bench_client --url ws://HOST:PORT/PATH [--calls N] "
+                 "[--mode sequential|pipelined] [--warmup N]\n";
+    return 2;
+  }
+
+  RealTimeSource time_source;
+  event::DispatcherPtr dispatcher = event::makeDispatcher(time_source);
+  rpcnet::RpcClientPtr client;
+  int exit_code = 1;
+  std::chrono::steady_clock::time_point start;
+  double seconds = 0;
+
+  rpcnet::RpcClient::connect(*dispatcher, url, {}, [&](Result<rpcnet::RpcClientPtr> c) {
+    if (!c) {
+      std::cerr << "rpc_bench_client: " << c.error().message << "\n";
+      dispatcher->exit();
+      return;
+    }
+    client = std::move(*c);
+    rpc::Stub main = client->main();
+    sequential(main, warmup, [&, main](bool warm_ok) {
+      if (!warm_ok) {
+        dispatcher->exit();
+        return;
+      }
+      start = std::chrono::steady_clock::now();
+      auto finish = [&](bool ok) {
+        seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        exit_code = ok ? 0 : 1;
+        dispatcher->exit();
+      };
+      if (mode == "sequential") {
+        sequential(main, calls, finish);
+      } else {
+        pipelined(main, calls, finish);
+      }
+    });
+  });
+  dispatcher->run();
+  if (exit_code == 0) {
+    std::printf("{\"impl\":\"cpp\",\"mode\":\"%s\",\"calls\":%d,\"seconds\":%.6f,"
+                "\"callsPerSecond\":%.0f}\n",
+                mode.c_str(), calls, seconds, calls / seconds);
+  }
+  client.reset();
+  return exit_code;
+}
