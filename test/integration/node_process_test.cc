@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "catalyst/common/time_source.h"
+#include "catalyst/event/dispatcher.h"
+#include "catalyst/rpcnet/client.h"
+
 #include "support/process.h"
 
 namespace catalyst::test {
@@ -150,6 +154,65 @@ TEST(NodeProcessTest, CheckConfigPrintsPreciseProblems) {
   RunResult missing = run({nodeBinary(), "--check-config", dir.path() + "/absent.yaml"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_FALSE(missing.err.empty());
+}
+
+// Waits (polling `dispatcher`) for `p` to settle.
+rpc::Settled<rpc::Value> settle(event::Dispatcher& dispatcher, const rpc::Promise<rpc::Value>& p) {
+  eventually(
+      [&] {
+        dispatcher.poll();
+        return p.settled();
+      },
+      kDeadline);
+  return p.settled() ? p.outcome() : rpc::Settled<rpc::Value>{std::nullopt, rpc::Value("timeout")};
+}
+
+TEST(NodeProcessTest, ServesCapnWebOnRpcOverWebSocketAndHttpBatch) {
+  TempDir dir;
+  const uint16_t port = freePort();
+  RunningNode node({},
+                   {{"CATALYST_NODE_ID", "node-r"},
+                    {"PORT", std::to_string(port)},
+                    {"CATALYST_STATE_DIR", dir.path() + "/state"}},
+                   port);
+  ASSERT_TRUE(node.healthy()) << node.process().errors();
+
+  RealTimeSource time;
+  event::DispatcherPtr dispatcher = event::makeDispatcher(time);
+  std::optional<Result<rpcnet::RpcClientPtr>> connected;
+  rpcnet::RpcClient::connect(*dispatcher, "ws://127.0.0.1:" + std::to_string(port) + "/rpc", {},
+                             [&](Result<rpcnet::RpcClientPtr> c) { connected = std::move(c); });
+  ASSERT_TRUE(eventually(
+      [&] {
+        dispatcher->poll();
+        return connected.has_value();
+      },
+      kDeadline));
+  ASSERT_TRUE(*connected) << connected->error().message;
+  rpcnet::RpcClientPtr client = std::move(**connected);
+  rpc::Settled<rpc::Value> health =
+      settle(*dispatcher, rpc::pull(client->main().call("health", {})));
+  ASSERT_TRUE(health.ok()) << health.error.debugString();
+  EXPECT_EQ(*health.value->find("node"), rpc::Value("node-r"));
+  rpc::Settled<rpc::Value> nope = settle(*dispatcher, rpc::pull(client->main().call("nope", {})));
+  EXPECT_FALSE(nope.ok());
+
+  rpcnet::BatchClient batch(*dispatcher, "http://127.0.0.1:" + std::to_string(port) + "/rpc");
+  rpc::Promise<rpc::Value> status = rpc::pull(batch.main().call("health", {}).get("status"));
+  batch.send();
+  rpc::Settled<rpc::Value> s = settle(*dispatcher, status);
+  ASSERT_TRUE(s.ok()) << s.error.debugString();
+  EXPECT_EQ(*s.value, rpc::Value("ok"));
+
+  // SIGTERM ends the WebSocket session: the client sees it closed.
+  node.process().signal(SIGTERM);
+  EXPECT_EQ(node.process().waitFor(kDeadline), 0);
+  EXPECT_TRUE(eventually(
+      [&] {
+        dispatcher->poll();
+        return client->session().broken();
+      },
+      kDeadline));
 }
 
 TEST(NodeProcessTest, HelpAndVersion) {

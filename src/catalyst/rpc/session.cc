@@ -480,6 +480,15 @@ void SessionCore::onResolve(const bj::array& msg, bool reject) {
   } catch (const CallError& e) {
     value = e.error;
     reject = true;
+  } catch (const ProtocolError& e) {
+    if (entry) { // out of the table, so not failed by the abort that follows: fail it here
+      const Value error = makeError("Error", e.message);
+      if (auto hook = entry->hook.lock()) {
+        hook->resolved_ = std::make_shared<ErrorHook>(error);
+      }
+      entry->resolver.reject(error);
+    }
+    throw;
   }
   if (reject) {
     stripStubs(value); // a rejection carries no capabilities

@@ -48,19 +48,44 @@ Node::Node(config::NodeConfig config, event::Dispatcher& dispatcher, Logger& log
       dispatcher_, logger_,
       admin::HttpServerOptions{config_.listen_address, config_.port, admin::HttpServerLimits{}});
   addRoutes();
+  rpc_ = std::make_unique<rpcnet::RpcEndpoint>(
+      dispatcher_, *http_, "/rpc",
+      [this]() {
+        return rpc::makeStub(std::make_shared<NodeApi>([this]() -> rpc::Value {
+          rpc::Object o;
+          for (const auto& [key, value] : health()) {
+            if (value.is_string()) {
+              o.push_back(rpc::Member{std::string(key), std::string(value.as_string())});
+            } else if (value.is_number()) {
+              o.push_back(rpc::Member{std::string(key), value.to_number<double>()});
+            }
+          }
+          return o;
+        }));
+      },
+      rpcnet::RpcEndpointOptions{}, logger_);
+}
+
+boost::json::object Node::health() const {
+  const std::chrono::duration<double> uptime = dispatcher_.timeSource().monotonicTime() - started_;
+  boost::json::object body;
+  body["status"] = "ok";
+  body["node"] = config_.node_id;
+  body["version"] = kVersion;
+  body["uptimeSeconds"] = uptime.count();
+  return body;
+}
+
+rpc::Promise<rpc::Value> NodeApi::call(std::string_view method, rpc::Args args) {
+  if (method == "health") {
+    return rpc::Promise<rpc::Value>::resolved(health_());
+  }
+  return Target::call(method, std::move(args));
 }
 
 void Node::addRoutes() {
-  http_->addRoute(admin::HttpMethod::Get, "/health", [this](const admin::HttpRequest&) {
-    const std::chrono::duration<double> uptime =
-        dispatcher_.timeSource().monotonicTime() - started_;
-    boost::json::object body;
-    body["status"] = "ok";
-    body["node"] = config_.node_id;
-    body["version"] = kVersion;
-    body["uptimeSeconds"] = uptime.count();
-    return admin::jsonResponse(200, body);
-  });
+  http_->addRoute(admin::HttpMethod::Get, "/health",
+                  [this](const admin::HttpRequest&) { return admin::jsonResponse(200, health()); });
 }
 
 Status Node::start() {
@@ -86,6 +111,9 @@ Status Node::start() {
   return {};
 }
 
-void Node::stop() { http_->stop(); }
+void Node::stop() {
+  rpc_->closeAll("node shutting down");
+  http_->stop();
+}
 
 } // namespace catalyst::server

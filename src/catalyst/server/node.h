@@ -5,12 +5,16 @@
 #include <memory>
 #include <string>
 
+#include <boost/json/object.hpp>
+
 #include "catalyst/admin/http_server.h"
 #include "catalyst/common/logging.h"
 #include "catalyst/common/result.h"
 #include "catalyst/config/node_config.h"
 #include "catalyst/control/control_loop.h"
 #include "catalyst/event/dispatcher.h"
+#include "catalyst/rpc/target.h"
+#include "catalyst/rpcnet/endpoint.h"
 
 namespace catalyst::server {
 
@@ -43,7 +47,7 @@ public:
   // directory).
   Status start();
 
-  // Stops listening and closes open connections. Idempotent.
+  // Ends the RPC sessions, stops listening and closes open connections. Idempotent.
   void stop();
 
   // The port the node listens on (after start()).
@@ -51,6 +55,9 @@ public:
 
   const config::NodeConfig& config() const { return config_; }
   const control::ControlLoop& control() const { return *loop_; }
+
+  // What GET /health and the RPC `health()` answer.
+  boost::json::object health() const;
 
 private:
   void addRoutes();
@@ -62,6 +69,18 @@ private:
   EffectRecorder effects_;
   std::unique_ptr<control::ControlLoop> loop_;
   admin::HttpServerPtr http_;
+  rpcnet::RpcEndpointPtr rpc_;
+};
+
+// The main object a node serves on /rpc (Cap'n Web). Peering's factories (getIBGPClient, ...)
+// are not served yet; today it answers `health()` with what GET /health says.
+class NodeApi : public rpc::Target {
+public:
+  explicit NodeApi(std::function<rpc::Value()> health) : health_(std::move(health)) {}
+  rpc::Promise<rpc::Value> call(std::string_view method, rpc::Args args) override;
+
+private:
+  std::function<rpc::Value()> health_;
 };
 
 using NodePtr = std::unique_ptr<Node>;
