@@ -2,8 +2,11 @@
 // another process (ours or the JavaScript one), the same measurement as
 // test/interop/js/bench.mjs makes for the JavaScript client.
 //
-//   rpc_bench_client --url ws://127.0.0.1:PORT/rpc [--calls N] [--mode sequential|pipelined]
-//                    [--warmup N]
+//   rpc_bench_client (--url ws://127.0.0.1:PORT/rpc | --in-process) [--calls N]
+//                    [--mode sequential|pipelined] [--warmup N]
+//
+// --in-process serves the interop API from this process, on the client's own event loop (one
+// thread): no cross-process wake-ups, as bench.mjs --in-process does for JavaScript.
 //
 // Prints one JSON line: {"impl":"cpp","mode":...,"calls":...,"seconds":...,"callsPerSecond":...}
 
@@ -14,9 +17,14 @@
 #include <iostream>
 #include <string>
 
+#include "catalyst/admin/http_server.h"
+#include "catalyst/common/logging.h"
 #include "catalyst/common/time_source.h"
 #include "catalyst/event/dispatcher.h"
 #include "catalyst/rpcnet/client.h"
+#include "catalyst/rpcnet/endpoint.h"
+
+#include "support/rpc_test_api.h"
 
 namespace {
 
@@ -71,8 +79,18 @@ int main(int argc, char** argv) {
   std::string mode = "sequential";
   int calls = 20000;
   int warmup = 1000;
+  bool in_process = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--in-process") {
+      in_process = true;
+    }
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string arg = argv[i];
+    if (arg == "--in-process") {
+      --i;
+      continue;
+    }
     if (arg == "--url") {
       url = argv[i + 1];
     } else if (arg == "--calls") {
@@ -83,7 +101,7 @@ int main(int argc, char** argv) {
       warmup = std::atoi(argv[i + 1]);
     }
   }
-  if (url.empty() || calls <= 0 || (mode != "sequential" && mode != "pipelined")) {
+  if ((url.empty() && !in_process) || calls <= 0 || (mode != "sequential" && mode != "pipelined")) {
     std::cerr << "usage: rpc_bench_client --url ws://HOST:PORT/PATH [--calls N] "
                  "[--mode sequential|pipelined] [--warmup N]\n";
     return 2;
@@ -91,6 +109,22 @@ int main(int argc, char** argv) {
 
   RealTimeSource time_source;
   event::DispatcherPtr dispatcher = event::makeDispatcher(time_source);
+  LoggerSharedPtr logger = makeStderrLogger("bench", LogLevel::Warn);
+  std::unique_ptr<admin::HttpServer> http;
+  std::unique_ptr<rpcnet::RpcEndpoint> endpoint;
+  if (in_process) {
+    http = std::make_unique<admin::HttpServer>(*dispatcher, *logger,
+                                               admin::HttpServerOptions{"127.0.0.1", 0, {}});
+    endpoint = std::make_unique<rpcnet::RpcEndpoint>(
+        *dispatcher, *http, "/rpc",
+        [] { return rpc::makeStub(std::make_shared<test::InteropApi>()); },
+        rpcnet::RpcEndpointOptions{}, *logger);
+    if (auto st = http->listen(); !st) {
+      std::cerr << "rpc_bench_client: " << st.error().message << "\n";
+      return 1;
+    }
+    url = "ws://127.0.0.1:" + std::to_string(http->port()) + "/rpc";
+  }
   rpcnet::RpcClientPtr client;
   int exit_code = 1;
   std::chrono::steady_clock::time_point start;
@@ -125,8 +159,8 @@ int main(int argc, char** argv) {
   dispatcher->run();
   if (exit_code == 0) {
     std::printf("{\"impl\":\"cpp\",\"mode\":\"%s\",\"calls\":%d,\"seconds\":%.6f,"
-                "\"callsPerSecond\":%.0f}\n",
-                mode.c_str(), calls, seconds, calls / seconds);
+                "\"callsPerSecond\":%.0f,\"sameProcess\":%s}\n",
+                mode.c_str(), calls, seconds, calls / seconds, in_process ? "true" : "false");
   }
   client.reset();
   return exit_code;

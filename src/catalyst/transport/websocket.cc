@@ -20,6 +20,9 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "catalyst/common/assert.h"
 #include "catalyst/common/version.h"
@@ -196,6 +199,10 @@ private:
   // Sending: one async_write at a time; the front of the queue is the one being written.
   std::deque<std::string> queue_;
   bool writing_ = false;
+  // TCP_CORK is set while a backlog of messages is being written, so that they leave in full
+  // segments instead of one segment (and one wake-up of the peer) per message.
+  bool corked_ = false;
+  void setCork(bool on);
 
   // Closing.
   bool close_requested_ = false;
@@ -420,8 +427,21 @@ void WebSocketConnection::onControlFrame(websocket::frame_type kind) {
   }
 }
 
+void WebSocketConnection::setCork(bool on) {
+  if (corked_ == on) {
+    return;
+  }
+  corked_ = on;
+  const int value = on ? 1 : 0;
+  ::setsockopt(beast::get_lowest_layer(ws_).socket().native_handle(), IPPROTO_TCP, TCP_CORK, &value,
+               sizeof value);
+}
+
 void WebSocketConnection::doWrite() {
   writing_ = true;
+  if (queue_.size() > 1) {
+    setCork(true);
+  }
   ws_.async_write(net::buffer(queue_.front()),
                   beast::bind_front_handler(&WebSocketConnection::onWrite, shared_from_this()));
 }
@@ -440,7 +460,10 @@ void WebSocketConnection::onWrite(beast::error_code ec, std::size_t /*bytes*/) {
   queue_.pop_front();
   if (!queue_.empty()) {
     doWrite();
-  } else if (close_requested_) {
+    return;
+  }
+  setCork(false); // sends what the cork held
+  if (close_requested_) {
     startClose();
   }
 }

@@ -18,10 +18,14 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import readline from 'node:readline';
+import http from 'node:http';
+import { WebSocketServer } from 'ws';
+import { newWebSocketRpcSession } from 'capnweb';
 import { parseArgs, webSocketSession, withTimeout } from './common.mjs';
+import { Api } from './api.mjs';
 
 const usage =
-  'usage: node bench.mjs [--url ws://HOST:PORT/PATH] [--calls N] [--mode sequential|pipelined|both] [--runs N] [--warmup N]';
+  'usage: node bench.mjs [--url ws://HOST:PORT/PATH | --in-process] [--calls N] [--mode sequential|pipelined|both] [--runs N] [--warmup N]';
 
 function positiveInt(v, name, min = 1) {
   const n = Number(v);
@@ -90,7 +94,7 @@ async function main() {
   let args;
   let calls, runs, warmup, modes;
   try {
-    args = parseArgs(process.argv.slice(2), { booleans: ['help'] });
+    args = parseArgs(process.argv.slice(2), { booleans: ['help', 'in-process'] });
     if (args.help) {
       console.log(usage);
       return 0;
@@ -109,11 +113,24 @@ async function main() {
 
   let server;
   let url = args.url;
-  if (!url) {
+  let inProcess;
+  if (args['in-process']) {
+    // Server and client in this one process (one event loop): no cross-process wake-ups.
+    const httpServer = http.createServer();
+    const wss = new WebSocketServer({ server: httpServer });
+    wss.on('connection', (ws) => newWebSocketRpcSession(ws, new Api()));
+    await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    url = `ws://127.0.0.1:${httpServer.address().port}/rpc`;
+    inProcess = { httpServer, wss };
+  } else if (!url) {
     server = await spawnServer();
     url = server.url;
   }
-  const common = { server: server ? 'server.mjs (spawned)' : url, node: process.versions.node, sameProcess: false };
+  const common = {
+    server: inProcess ? 'in-process' : server ? 'server.mjs (spawned)' : url,
+    node: process.versions.node,
+    sameProcess: Boolean(inProcess),
+  };
   try {
     const results = Object.fromEntries(modes.map((m) => [m, []]));
     for (let run = 1; run <= runs; run++) {
