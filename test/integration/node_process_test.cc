@@ -215,6 +215,38 @@ TEST(NodeProcessTest, ServesCapnWebOnRpcOverWebSocketAndHttpBatch) {
       kDeadline));
 }
 
+TEST(NodeProcessTest, RpcMessageSizeCapComesFromTheConfig) {
+  TempDir dir;
+  const uint16_t port = freePort();
+  const std::string file = dir.write(
+      "node.yaml", "node: {id: node-cap}\nlisten: {port: " + std::to_string(port) +
+                       "}\nstate_dir: " + dir.path() + "/s\nrpc: {max_message_bytes: 2048}\n");
+  RunningNode node({"--config", file}, {}, port);
+  ASSERT_TRUE(node.healthy()) << node.process().errors();
+
+  RealTimeSource time;
+  event::DispatcherPtr dispatcher = event::makeDispatcher(time);
+  std::optional<Result<rpcnet::RpcClientPtr>> connected;
+  rpcnet::RpcClient::connect(*dispatcher, "ws://127.0.0.1:" + std::to_string(port) + "/rpc", {},
+                             [&](Result<rpcnet::RpcClientPtr> c) { connected = std::move(c); });
+  ASSERT_TRUE(eventually(
+      [&] {
+        dispatcher->poll();
+        return connected.has_value();
+      },
+      kDeadline));
+  ASSERT_TRUE(*connected) << connected->error().message;
+  rpcnet::RpcClientPtr client = std::move(**connected);
+  // Under the cap: answered. Over it: the session is aborted.
+  EXPECT_TRUE(
+      settle(*dispatcher, rpc::pull(client->main().call("health", {std::string(1000, 'x')}))).ok());
+  rpc::Settled<rpc::Value> big =
+      settle(*dispatcher, rpc::pull(client->main().call("health", {std::string(4000, 'x')})));
+  EXPECT_FALSE(big.ok());
+  EXPECT_NE(big.error.debugString().find("over the limit of 2048"), std::string::npos)
+      << big.error.debugString();
+}
+
 TEST(NodeProcessTest, HelpAndVersion) {
   RunResult help = run({nodeBinary(), "--help"});
   EXPECT_EQ(help.exit_code, 0);

@@ -88,6 +88,20 @@ Result<uint16_t> parsePort(std::string_view text) {
   return static_cast<uint16_t>(value);
 }
 
+// rpc.max_message_bytes: 1 KiB to 32 MiB.
+Result<std::size_t> parseMessageSize(std::string_view text) {
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+    return invalidArgument("expected an integer, got " + echo(text));
+  }
+  if (value < kMinRpcMessageBytes || value > kMaxRpcMessageBytes) {
+    return invalidArgument("must be " + std::to_string(kMinRpcMessageBytes) + "-" +
+                           std::to_string(kMaxRpcMessageBytes) + " (got " + printable(text) + ")");
+  }
+  return static_cast<std::size_t>(value);
+}
+
 // "ws://host:port/rpc" or "wss://...": where peers dial a node.
 Status checkPeeringUrl(std::string_view text) {
   const bool ws = text.starts_with("ws://") || text.starts_with("wss://");
@@ -519,6 +533,7 @@ struct Layer {
   std::vector<int> peer_lines; // the line of each peer's name
   std::vector<state::Route> routes;
   std::optional<bool> admin_loopback_only;
+  std::optional<std::size_t> rpc_max_message_bytes;
   int node_line = 0; // where `node:` is, for "node.id: required"
 };
 
@@ -529,8 +544,9 @@ public:
 
   void read(const YAML::Node& root) {
     const Value top{root, "", lineOf(root)};
-    for (const auto& [key, value] : r_.entries(top, {"node", "listen", "state_dir", "log_level",
-                                                     "dataplane", "peers", "routes", "admin"})) {
+    for (const auto& [key, value] :
+         r_.entries(top, {"node", "listen", "state_dir", "log_level", "dataplane", "peers",
+                          "routes", "admin", "rpc"})) {
       if (key == "node") {
         readNode(value);
       } else if (key == "listen") {
@@ -547,6 +563,14 @@ public:
         readRoutes(value);
       } else if (key == "admin") {
         readAdmin(value);
+      } else if (key == "rpc") {
+        for (const auto& [k, v] : r_.entries(value, {"max_message_bytes"})) {
+          if (!v.node.IsScalar()) {
+            r_.report(v, "expected an integer, got " + describeNode(v.node));
+          } else {
+            layer_.rpc_max_message_bytes = r_.parsed<std::size_t>(v, parseMessageSize);
+          }
+        }
       }
     }
   }
@@ -1003,6 +1027,7 @@ ConfigResult load(const std::optional<std::string_view>& yaml, const std::string
     overrideWith(config.envoy_address, layer->envoy_address);
     overrideWith(config.envoy_port_range, layer->envoy_port_range);
     overrideWith(config.admin_loopback_only, layer->admin_loopback_only);
+    overrideWith(config.rpc_max_message_bytes, layer->rpc_max_message_bytes);
   }
   config.peers = std::move(file.peers);
   config.routes = std::move(file.routes);

@@ -37,6 +37,10 @@ struct PortRange {
 // The ports of `ranges` in order: {[8000,8000],[9000,9002]} -> 8000, 9000, 9001, 9002.
 std::vector<uint16_t> expandPorts(const std::vector<PortRange>& ranges);
 
+// Bounds of rpc.max_message_bytes.
+inline constexpr std::size_t kMinRpcMessageBytes = 1024;
+inline constexpr std::size_t kMaxRpcMessageBytes = std::size_t{32} << 20;
+
 // Everything a node needs to start: the YAML file and the environment, merged and validated by
 // loadConfig() (loader.h). A value type; every field holds its final value, defaults included.
 struct NodeConfig {
@@ -56,6 +60,8 @@ struct NodeConfig {
   std::vector<state::PeerInfo> peers; // peers; peer_token holds the JWT we present to each
   std::vector<state::Route> routes;   // routes: the local routes this node publishes
   bool admin_loopback_only = true;    // admin.loopback_only: /metrics, /api/state from loopback
+  // rpc.max_message_bytes: a Cap'n Web message longer than this ends its session (abort).
+  std::size_t rpc_max_message_bytes = std::size_t{1} << 20;
 
   // This node as the control plane's state knows it.
   state::NodeIdentity identity() const;

@@ -63,7 +63,14 @@ Node::Node(config::NodeConfig config, event::Dispatcher& dispatcher, Logger& log
           return o;
         }));
       },
-      rpcnet::RpcEndpointOptions{}, logger_);
+      rpcOptions(config_), logger_);
+}
+
+rpcnet::RpcEndpointOptions rpcOptions(const config::NodeConfig& config) {
+  rpcnet::RpcEndpointOptions options;
+  options.websocket.max_message_bytes = config.rpc_max_message_bytes;
+  options.session.max_message_bytes = config.rpc_max_message_bytes;
+  return options;
 }
 
 boost::json::object Node::health() const {

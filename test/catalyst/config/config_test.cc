@@ -121,7 +121,7 @@ std::vector<BrokenCase> brokenCases() {
        "node: {id: a}\nnodes: {id: b}\n",
        {},
        {"{file}:2: nodes: unknown key (expected node, listen, state_dir, log_level, dataplane, "
-        "peers, routes, admin)"}},
+        "peers, routes, admin, rpc)"}},
       {"UnknownNestedKey",
        "node: {id: a}\nlisten:\n  adress: 0.0.0.0\n",
        {},
@@ -201,6 +201,14 @@ std::vector<BrokenCase> brokenCases() {
        "node: {id: a}\nadmin:\n  loopback_only: maybe\n",
        {},
        {"{file}:3: admin.loopback_only: expected true or false, got 'maybe'"}},
+      {"RpcMessageSizeTooSmall",
+       "node: {id: a}\nrpc:\n  max_message_bytes: 10\n",
+       {},
+       {"{file}:3: rpc.max_message_bytes: must be 1024-33554432 (got 10)"}},
+      {"RpcMessageSizeNotANumber",
+       "node: {id: a}\nrpc:\n  max_message_bytes: big\n",
+       {},
+       {"{file}:3: rpc.max_message_bytes: expected an integer, got 'big'"}},
       {"PeerWithoutEndpoint",
        "node: {id: a}\npeers:\n  - name: b\n",
        {},
@@ -463,6 +471,8 @@ routes:
     protocol: tcp
 admin:
   loopback_only: false
+rpc:
+  max_message_bytes: 65536
 )";
 
 TEST_F(ConfigFileTest, FullConfig) {
@@ -483,6 +493,7 @@ TEST_F(ConfigFileTest, FullConfig) {
   EXPECT_THAT(config.envoy_port_range,
               ElementsAre(PortRange{10000, 10099}, PortRange{10200, 10200}));
   EXPECT_FALSE(config.admin_loopback_only);
+  EXPECT_EQ(config.rpc_max_message_bytes, 65536u);
 
   state::PeerInfo b;
   b.name = "node-b";
