@@ -7,28 +7,10 @@
 #include <benchmark/benchmark.h>
 
 #include "catalyst/control/pipeline.h"
-#include "catalyst/plugins/local_service/service_registry/service_registry_plugin.h"
-#include "catalyst/plugins/propagation/data_plane/data_plane_plugin.h"
-#include "catalyst/plugins/propagation/peer_advertiser/peer_advertiser_plugin.h"
-#include "catalyst/plugins/propagation/process_supervisor/process_supervisor_plugin.h"
-#include "catalyst/plugins/route_table/local_routes/local_routes_plugin.h"
-#include "catalyst/plugins/route_table/peer_list/peer_list_plugin.h"
-#include "catalyst/plugins/route_table/peer_routes/peer_routes_plugin.h"
+#include "catalyst/plugins/builtin.h"
 
 namespace catalyst::control {
 namespace {
-
-PluginSet builtins() {
-  PluginSet p;
-  p.route_table.push_back(std::make_unique<plugins::PeerListPlugin>());
-  p.route_table.push_back(std::make_unique<plugins::PeerRoutesPlugin>());
-  p.route_table.push_back(std::make_unique<plugins::LocalRoutesPlugin>());
-  p.local_service.push_back(std::make_unique<plugins::ServiceRegistryPlugin>());
-  p.propagation.push_back(std::make_unique<plugins::PeerAdvertiserPlugin>());
-  p.propagation.push_back(std::make_unique<plugins::DataPlanePlugin>());
-  p.propagation.push_back(std::make_unique<plugins::ProcessSupervisorPlugin>());
-  return p;
-}
 
 state::UpdateItem item(std::size_t i, const std::string& sender, bool up = true) {
   state::UpdateItem u;
@@ -48,7 +30,7 @@ state::UpdateItem item(std::size_t i, const std::string& sender, bool up = true)
 Pipeline makeLoaded(std::size_t routes) {
   Pipeline p(
       state::NodeState(state::NodeIdentity{"node-b", {}, "ws://127.0.0.1:3000/rpc", "127.0.0.1"}),
-      builtins());
+      plugins::builtinPlugins());
   for (const char* peer : {"node-a", "node-c", "node-d"}) {
     state::PeerInfo info;
     info.name = peer;

@@ -167,6 +167,25 @@ rpc::Settled<rpc::Value> settle(event::Dispatcher& dispatcher, const rpc::Promis
   return p.settled() ? p.outcome() : rpc::Settled<rpc::Value>{std::nullopt, rpc::Value("timeout")};
 }
 
+// A Cap'n Web client of the node on `port` (null, with a test failure, if it cannot connect).
+rpcnet::RpcClientPtr connectRpc(event::Dispatcher& dispatcher, uint16_t port) {
+  std::optional<Result<rpcnet::RpcClientPtr>> connected;
+  rpcnet::RpcClient::connect(dispatcher, "ws://127.0.0.1:" + std::to_string(port) + "/rpc", {},
+                             [&](Result<rpcnet::RpcClientPtr> c) { connected = std::move(c); });
+  eventually(
+      [&] {
+        dispatcher.poll();
+        return connected.has_value();
+      },
+      kDeadline);
+  if (!connected || !*connected) {
+    ADD_FAILURE() << "no RPC connection: "
+                  << (connected ? connected->error().message : std::string("timed out"));
+    return nullptr;
+  }
+  return std::move(**connected);
+}
+
 TEST(NodeProcessTest, ServesCapnWebOnRpcOverWebSocketAndHttpBatch) {
   TempDir dir;
   const uint16_t port = freePort();
@@ -179,17 +198,8 @@ TEST(NodeProcessTest, ServesCapnWebOnRpcOverWebSocketAndHttpBatch) {
 
   RealTimeSource time;
   event::DispatcherPtr dispatcher = event::makeDispatcher(time);
-  std::optional<Result<rpcnet::RpcClientPtr>> connected;
-  rpcnet::RpcClient::connect(*dispatcher, "ws://127.0.0.1:" + std::to_string(port) + "/rpc", {},
-                             [&](Result<rpcnet::RpcClientPtr> c) { connected = std::move(c); });
-  ASSERT_TRUE(eventually(
-      [&] {
-        dispatcher->poll();
-        return connected.has_value();
-      },
-      kDeadline));
-  ASSERT_TRUE(*connected) << connected->error().message;
-  rpcnet::RpcClientPtr client = std::move(**connected);
+  rpcnet::RpcClientPtr client = connectRpc(*dispatcher, port);
+  ASSERT_TRUE(client);
   rpc::Settled<rpc::Value> health =
       settle(*dispatcher, rpc::pull(client->main().call("health", {})));
   ASSERT_TRUE(health.ok()) << health.error.debugString();
@@ -226,17 +236,8 @@ TEST(NodeProcessTest, RpcMessageSizeCapComesFromTheConfig) {
 
   RealTimeSource time;
   event::DispatcherPtr dispatcher = event::makeDispatcher(time);
-  std::optional<Result<rpcnet::RpcClientPtr>> connected;
-  rpcnet::RpcClient::connect(*dispatcher, "ws://127.0.0.1:" + std::to_string(port) + "/rpc", {},
-                             [&](Result<rpcnet::RpcClientPtr> c) { connected = std::move(c); });
-  ASSERT_TRUE(eventually(
-      [&] {
-        dispatcher->poll();
-        return connected.has_value();
-      },
-      kDeadline));
-  ASSERT_TRUE(*connected) << connected->error().message;
-  rpcnet::RpcClientPtr client = std::move(**connected);
+  rpcnet::RpcClientPtr client = connectRpc(*dispatcher, port);
+  ASSERT_TRUE(client);
   // Under the cap: answered. Over it: the session is aborted.
   EXPECT_TRUE(
       settle(*dispatcher, rpc::pull(client->main().call("health", {std::string(1000, 'x')}))).ok());

@@ -8,27 +8,9 @@
 #include <fmt/format.h>
 
 #include "catalyst/common/version.h"
-#include "catalyst/plugins/local_service/service_registry/service_registry_plugin.h"
-#include "catalyst/plugins/propagation/data_plane/data_plane_plugin.h"
-#include "catalyst/plugins/propagation/peer_advertiser/peer_advertiser_plugin.h"
-#include "catalyst/plugins/propagation/process_supervisor/process_supervisor_plugin.h"
-#include "catalyst/plugins/route_table/local_routes/local_routes_plugin.h"
-#include "catalyst/plugins/route_table/peer_list/peer_list_plugin.h"
-#include "catalyst/plugins/route_table/peer_routes/peer_routes_plugin.h"
+#include "catalyst/plugins/builtin.h"
 
 namespace catalyst::server {
-
-control::PluginSet builtinPlugins() {
-  control::PluginSet p;
-  p.route_table.push_back(std::make_unique<plugins::PeerListPlugin>());
-  p.route_table.push_back(std::make_unique<plugins::PeerRoutesPlugin>());
-  p.route_table.push_back(std::make_unique<plugins::LocalRoutesPlugin>());
-  p.local_service.push_back(std::make_unique<plugins::ServiceRegistryPlugin>());
-  p.propagation.push_back(std::make_unique<plugins::PeerAdvertiserPlugin>());
-  p.propagation.push_back(std::make_unique<plugins::DataPlanePlugin>());
-  p.propagation.push_back(std::make_unique<plugins::ProcessSupervisorPlugin>());
-  return p;
-}
 
 void EffectRecorder::onEffects(const std::vector<control::Effect>& effects) {
   for (const control::Effect& e : effects) {
@@ -42,8 +24,9 @@ Node::Node(config::NodeConfig config, event::Dispatcher& dispatcher, Logger& log
     : config_(std::move(config)), dispatcher_(dispatcher), logger_(logger),
       started_(dispatcher.timeSource().monotonicTime()), effects_(logger) {
   loop_ = std::make_unique<control::ControlLoop>(
-      dispatcher_, control::Pipeline(state::NodeState(config_.identity()), builtinPlugins()),
-      effects_, logger_);
+      dispatcher_,
+      control::Pipeline(state::NodeState(config_.identity()), plugins::builtinPlugins()), effects_,
+      logger_);
   http_ = std::make_unique<admin::HttpServer>(
       dispatcher_, logger_,
       admin::HttpServerOptions{config_.listen_address, config_.port, admin::HttpServerLimits{}});

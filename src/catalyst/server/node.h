@@ -88,7 +88,4 @@ using NodePtr = std::unique_ptr<Node>;
 // The limits of the node's /rpc endpoint, from its config.
 rpcnet::RpcEndpointOptions rpcOptions(const config::NodeConfig& config);
 
-// The plugins of a node, in the order they run.
-control::PluginSet builtinPlugins();
-
 } // namespace catalyst::server
