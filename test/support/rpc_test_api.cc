@@ -2,11 +2,15 @@
 
 #include <string>
 
+#include "catalyst/rpc/json_writer.h"
+
 namespace catalyst::test {
 namespace {
 
+// The id as JavaScript's "user" + id writes it (any double, not only small integers).
 std::string idText(double id) {
-  std::string s = std::to_string(static_cast<long long>(id));
+  std::string s;
+  rpc::json::appendNumber(s, id);
   return s;
 }
 

@@ -156,7 +156,7 @@ public:
   // For ImportHook.
   StubHookPtr sendCall(int64_t target, const Path& path, const Array* args);
   Promise<Value> pullImport(ImportHook& hook);
-  void dropImport(int64_t id);
+  void dropImport(int64_t id, const ImportHook* hook);
 
   void abortWith(const std::string& message);
   void shutdown(const std::string& reason);
@@ -179,7 +179,8 @@ private:
   };
   struct Import {
     std::weak_ptr<ImportHook> hook;
-    int64_t introductions = 0; // the count our release must carry
+    const ImportHook* owner = nullptr; // the hook this entry belongs to (IDs can come back)
+    int64_t introductions = 0;         // the count our release must carry
     bool pulled = false;
     bool auto_resolves = false; // a `promise` export: the peer resolves it unasked
     Promise<Value>::Resolver resolver;
@@ -235,7 +236,7 @@ public:
 
   ~ImportHook() override {
     if (auto s = session_.lock()) {
-      s->dropImport(id_);
+      s->dropImport(id_, this);
     }
   }
   ImportHook(const ImportHook&) = delete;
@@ -614,6 +615,7 @@ Stub SessionCore::importStub(int64_t id, bool promise) {
   if (!hook) {
     hook = std::make_shared<ImportHook>(weak_from_this(), id, promise);
     entry.hook = hook;
+    entry.owner = hook.get();
     entry.auto_resolves = promise;
     if (promise) {
       auto [p, r] = Promise<Value>::make();
@@ -917,6 +919,7 @@ StubHookPtr SessionCore::sendCall(int64_t target, const Path& path, const Array*
   auto hook = std::make_shared<ImportHook>(weak_from_this(), id, true);
   Import& entry = imports_[id];
   entry.hook = hook;
+  entry.owner = hook.get();
   entry.introductions = 1;
   ++stats_.calls_out;
   send(std::move(out));
@@ -939,13 +942,13 @@ Promise<Value> SessionCore::pullImport(ImportHook& hook) {
   return entry.resolution;
 }
 
-void SessionCore::dropImport(int64_t id) {
+void SessionCore::dropImport(int64_t id, const ImportHook* hook) {
   if (id == 0 || broken_) {
     return;
   }
   auto it = imports_.find(id);
-  if (it == imports_.end()) {
-    return;
+  if (it == imports_.end() || it->second.owner != hook) {
+    return; // released already, or the ID now names a newer import
   }
   const int64_t count = it->second.introductions;
   imports_.erase(it);
