@@ -226,6 +226,15 @@ private:
   // Resolutions still waiting for promises inside them; failed when the session breaks, so
   // that a cycle of promises a peer built can not outlive it.
   std::vector<Promise<Value>::Resolver> substitutions_;
+  // Every import hook made, so that the session's end can cut what they resolved to: a peer
+  // can resolve an import to a value that holds the import itself (a reference cycle).
+  std::vector<std::weak_ptr<ImportHook>> import_hooks_;
+  void track(const std::shared_ptr<ImportHook>& hook) {
+    if (import_hooks_.size() >= 64 && import_hooks_.size() == import_hooks_.capacity()) {
+      std::erase_if(import_hooks_, [](const std::weak_ptr<ImportHook>& h) { return h.expired(); });
+    }
+    import_hooks_.push_back(hook);
+  }
 };
 
 // A capability the peer exported to us (or the result of a call we sent).
@@ -616,6 +625,7 @@ Stub SessionCore::importStub(int64_t id, bool promise) {
     hook = std::make_shared<ImportHook>(weak_from_this(), id, promise);
     entry.hook = hook;
     entry.owner = hook.get();
+    track(hook);
     entry.auto_resolves = promise;
     if (promise) {
       auto [p, r] = Promise<Value>::make();
@@ -920,6 +930,7 @@ StubHookPtr SessionCore::sendCall(int64_t target, const Path& path, const Array*
   Import& entry = imports_[id];
   entry.hook = hook;
   entry.owner = hook.get();
+  track(hook);
   entry.introductions = 1;
   ++stats_.calls_out;
   send(std::move(out));
@@ -1004,6 +1015,13 @@ void SessionCore::breakSession(Value error) {
   }
   if (main_import_) {
     main_import_->resolved_ = std::make_shared<ErrorHook>(error);
+  }
+  auto hooks = std::move(import_hooks_);
+  import_hooks_.clear();
+  for (const auto& weak : hooks) {
+    if (auto hook = weak.lock()) {
+      hook->resolved_ = std::make_shared<ErrorHook>(error); // cuts resolution cycles
+    }
   }
   auto exports = std::move(exports_);
   exports_.clear();
