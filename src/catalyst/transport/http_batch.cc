@@ -138,17 +138,9 @@ void postBatch(event::Dispatcher& dispatcher, std::string url, std::string body,
     net::post(impl.ioContext(),
               [done = std::move(done), error = std::move(error)] { done(error); });
   };
-  Result<Url> parsed = parseUrl(url);
+  Result<Url> parsed = parseUrlWithScheme(url, "http");
   if (!parsed) {
     fail(parsed.error());
-    return;
-  }
-  if (parsed->scheme == "https") {
-    fail(invalidArgument(fmt::format("https is not supported yet: {}", url)));
-    return;
-  }
-  if (parsed->scheme != "http") {
-    fail(invalidArgument(fmt::format("invalid URL '{}': the scheme must be http", url)));
     return;
   }
   std::make_shared<BatchCall>(impl.ioContext(), std::move(*parsed), std::move(body), options,

@@ -121,4 +121,18 @@ Result<Url> parseUrl(std::string_view url) {
   return out;
 }
 
+Result<Url> parseUrlWithScheme(std::string_view url, std::string_view scheme) {
+  Result<Url> parsed = parseUrl(url);
+  if (!parsed) {
+    return parsed;
+  }
+  if (parsed->scheme == std::string(scheme) + "s") {
+    return invalidArgument(fmt::format("{}s is not supported yet: {}", scheme, url));
+  }
+  if (parsed->scheme != scheme) {
+    return invalidArgument(fmt::format("invalid URL '{}': the scheme must be {}", url, scheme));
+  }
+  return parsed;
+}
+
 } // namespace catalyst::transport

@@ -28,4 +28,9 @@ struct Url {
 // scheme and a host, with credentials ("user@host"), or with a bad port.
 Result<Url> parseUrl(std::string_view url);
 
+// parseUrl(), and the scheme must be `scheme` ("ws", "http"). Its TLS form (`scheme` + "s")
+// is refused as "<scheme>s is not supported yet: <url>", any other as "invalid URL '<url>':
+// the scheme must be <scheme>".
+Result<Url> parseUrlWithScheme(std::string_view url, std::string_view scheme);
+
 } // namespace catalyst::transport

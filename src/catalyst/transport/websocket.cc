@@ -653,17 +653,9 @@ void dialWebSocket(event::Dispatcher& dispatcher, std::string url, WebSocketOpti
     net::post(impl.ioContext(),
               [done = std::move(done), error = std::move(error)] { done(error); });
   };
-  Result<Url> parsed = parseUrl(url);
+  Result<Url> parsed = parseUrlWithScheme(url, "ws");
   if (!parsed) {
     fail(parsed.error());
-    return;
-  }
-  if (parsed->scheme == "wss") {
-    fail(invalidArgument(fmt::format("wss is not supported yet: {}", url)));
-    return;
-  }
-  if (parsed->scheme != "ws") {
-    fail(invalidArgument(fmt::format("invalid URL '{}': the scheme must be ws", url)));
     return;
   }
   std::make_shared<WebSocketConnection>(impl, options)->dial(std::move(*parsed), std::move(done));
