@@ -81,6 +81,9 @@ inline std::string describe(const control::Effect& e) {
           for (const auto& r : v.upserts) {
             out += (r.kind == fx::DataPlaneRoute::Kind::Ingress ? " +in:" : " +out:") + r.key.name +
                    "@" + r.key.origin_node;
+            if (r.listen_port) {
+              out += ":" + std::to_string(*r.listen_port);
+            }
           }
           for (const auto& k : v.removals) {
             out += " -" + k.name + "@" + k.origin_node;

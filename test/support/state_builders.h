@@ -55,9 +55,11 @@ inline state::Peer peer(std::string name,
 // A NodeState named `self` built by applying operations (the only way to change one).
 class StateBuilder {
 public:
-  explicit StateBuilder(std::string self = "node-b")
-      : state_(state::NodeIdentity{
-            std::move(self), {"example.local"}, "ws://127.0.0.1:3000/rpc", "127.0.0.1"}) {}
+  explicit StateBuilder(std::string self = "node-b", std::vector<state::PortRange> ports = {})
+      : state_(
+            state::NodeIdentity{
+                std::move(self), {"example.local"}, "ws://127.0.0.1:3000/rpc", "127.0.0.1"},
+            state::PortPool(std::move(ports))) {}
 
   StateBuilder& withPeer(state::Peer p) { return op(state::op::UpsertPeer{std::move(p)}); }
   StateBuilder& withLocal(state::Route r, state::RouteSource source = state::RouteSource::Admin) {

@@ -46,4 +46,8 @@ state::NodeIdentity NodeConfig::identity() const {
   return state::NodeIdentity{node_id, domains, peering_endpoint, envoy_address};
 }
 
+state::NodeState NodeConfig::initialState() const {
+  return state::NodeState(identity(), state::PortPool(envoy_port_range));
+}
+
 } // namespace catalyst::config

@@ -9,6 +9,7 @@
 #include "catalyst/common/logging.h"
 #include "catalyst/state/node_state.h"
 #include "catalyst/state/peer.h"
+#include "catalyst/state/port_pool.h"
 #include "catalyst/state/route.h"
 
 namespace catalyst::config {
@@ -25,14 +26,7 @@ std::string_view toString(DataPlaneMode mode);
 std::optional<DataPlaneMode> parseDataPlaneMode(std::string_view text);
 
 // An inclusive range of TCP ports; a single port is {p, p}.
-struct PortRange {
-  uint16_t first = 0;
-  uint16_t last = 0;
-
-  std::size_t size() const { return static_cast<std::size_t>(last) - first + 1; }
-  bool contains(uint16_t port) const { return port >= first && port <= last; }
-  bool operator==(const PortRange&) const = default;
-};
+using PortRange = state::PortRange;
 
 // The ports of `ranges` in order: {[8000,8000],[9000,9002]} -> 8000, 9000, 9001, 9002.
 std::vector<uint16_t> expandPorts(const std::vector<PortRange>& ranges);
@@ -65,6 +59,8 @@ struct NodeConfig {
 
   // This node as the control plane's state knows it.
   state::NodeIdentity identity() const;
+  // The control plane's initial state: this identity and the data-plane port pool.
+  state::NodeState initialState() const;
 
   bool operator==(const NodeConfig&) const = default;
 };

@@ -38,6 +38,9 @@ struct DataPlaneRoute {
   Kind kind = Kind::Ingress;
   state::RouteKey key;
   state::Protocol protocol = state::Protocol::Http;
+  // The port this node allocated for the route (NodeState::portFor), where the listener goes;
+  // unset when none could be allocated.
+  std::optional<uint16_t> listen_port;
   // Ingress: the local service's endpoint. Egress: unset.
   std::optional<std::string> service_endpoint;
   // Egress: the next hop's data-plane address and port, as the neighbour advertised them.

@@ -25,7 +25,7 @@ Node::Node(config::NodeConfig config, event::Dispatcher& dispatcher, Logger& log
       started_(dispatcher.timeSource().monotonicTime()), effects_(logger) {
   loop_ = std::make_unique<control::ControlLoop>(
       dispatcher_,
-      control::Pipeline(state::NodeState(config_.identity()), plugins::builtinPlugins()), effects_,
+      control::Pipeline(config_.initialState(), plugins::builtinPlugins()), effects_,
       logger_);
   http_ = std::make_unique<admin::HttpServer>(
       dispatcher_, logger_,

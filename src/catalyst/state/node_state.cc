@@ -80,6 +80,30 @@ NodeState::pathsFrom(const std::string& peer) const {
   return it == paths_by_peer_.end() ? nullptr : &it->second;
 }
 
+std::optional<uint16_t> NodeState::portFor(const RouteKey& key) const {
+  auto it = route_ports_.find(key);
+  return it == route_ports_.end() ? std::nullopt : std::optional(it->second);
+}
+
+void NodeState::allocatePort(const RouteKey& key) {
+  if (ports_.capacity() == 0 || route_ports_.count(key) > 0) {
+    return;
+  }
+  if (std::optional<uint16_t> port = ports_.allocate()) {
+    route_ports_.emplace(key, *port);
+  } else {
+    ++port_allocation_failures_;
+  }
+}
+
+void NodeState::releasePort(const RouteKey& key) {
+  auto it = route_ports_.find(key);
+  if (it != route_ports_.end()) {
+    ports_.release(it->second);
+    route_ports_.erase(it);
+  }
+}
+
 std::size_t NodeState::apply(const StateDelta& delta) {
   std::size_t no_ops = 0;
   for (const DeltaOp& o : delta.ops) {
@@ -102,9 +126,14 @@ bool NodeState::applyOne(const DeltaOp& o) {
           return peers_.erase(v.name) > 0;
         } else if constexpr (std::is_same_v<T, op::UpsertLocalRoute>) {
           local_routes_.insert_or_assign(v.route.route.name, v.route);
+          allocatePort(RouteKey{v.route.route.name, self_.name});
           return true;
         } else if constexpr (std::is_same_v<T, op::RemoveLocalRoute>) {
-          return local_routes_.erase(v.name) > 0;
+          if (local_routes_.erase(v.name) == 0) {
+            return false;
+          }
+          releasePort(RouteKey{v.name, self_.name});
+          return true;
         } else if constexpr (std::is_same_v<T, op::UpsertService>) {
           services_.insert_or_assign(v.service.name, v.service);
           return true;
@@ -140,6 +169,7 @@ bool NodeState::applyOne(const DeltaOp& o) {
             return false;
           }
           it->second.best = v.peer;
+          allocatePort(v.key);
           return true;
         } else if constexpr (std::is_same_v<T, op::ClearBest>) {
           auto it = learned_.find(v.key);
@@ -150,6 +180,7 @@ bool NodeState::applyOne(const DeltaOp& o) {
           if (it->second.paths.empty()) {
             learned_.erase(it);
           }
+          releasePort(v.key);
           return true;
         }
       },

@@ -11,6 +11,7 @@
 
 #include "catalyst/state/local_service.h"
 #include "catalyst/state/peer.h"
+#include "catalyst/state/port_pool.h"
 #include "catalyst/state/route.h"
 #include "catalyst/state/state_delta.h"
 
@@ -46,7 +47,8 @@ public:
   using LearnedRoutes = std::unordered_map<RouteKey, LearnedRoute, RouteKeyHash>;
 
   NodeState() = default;
-  explicit NodeState(NodeIdentity self) : self_(std::move(self)) {}
+  explicit NodeState(NodeIdentity self, PortPool ports = {})
+      : self_(std::move(self)), ports_(std::move(ports)) {}
 
   const NodeIdentity& self() const { return self_; }
   const std::map<std::string, Peer>& peers() const { return peers_; }
@@ -56,6 +58,16 @@ public:
   const LearnedRoutes& learned() const { return learned_; }
   // The keys of every learned route with a best path, sorted. O(n log n): for full dumps.
   std::vector<RouteKey> learnedKeysSorted() const;
+  // The data-plane port this node allocated for `key` (a local route's ingress, a learned
+  // route's egress), or nullopt. apply() allocates one from the pool when a local route is
+  // added or a learned route gets its first best path, and gives it back when the route goes;
+  // the port stays the same while the route exists, whatever path is best. Nothing is
+  // allocated when the pool is empty (no port range configured).
+  std::optional<uint16_t> portFor(const RouteKey& key) const;
+  const PortPool& ports() const { return ports_; }
+  // Routes that found the pool exhausted (they are advertised without a port).
+  uint64_t portAllocationFailures() const { return port_allocation_failures_; }
+
   // Number of deltas committed so far.
   uint64_t generation() const { return generation_; }
 
@@ -80,6 +92,8 @@ public:
 
 private:
   bool applyOne(const DeltaOp& op);
+  void allocatePort(const RouteKey& key);
+  void releasePort(const RouteKey& key);
 
   NodeIdentity self_;
   std::map<std::string, Peer> peers_;
@@ -87,6 +101,9 @@ private:
   std::map<std::string, LocalService> services_;
   LearnedRoutes learned_;
   std::map<std::string, std::unordered_set<RouteKey, RouteKeyHash>> paths_by_peer_;
+  PortPool ports_;
+  std::unordered_map<RouteKey, uint16_t, RouteKeyHash> route_ports_;
+  uint64_t port_allocation_failures_ = 0;
   uint64_t generation_ = 0;
 };
 

@@ -169,6 +169,41 @@ TEST(PeerAdvertiserPluginTest, Table) {
   runTable(PeerAdvertiserPlugin{}, cases);
 }
 
+TEST(PeerAdvertiserPluginTest, NextHopIsOurAddressAndTheWePortAllocated) {
+  // Ports come from the pool in order: the local route first, then the learned one.
+  const RouteKey books{"books", "node-a"};
+  state::LearnedPath via_a = path("node-a", "books");
+  via_a.route.envoy_port = 10001; // the neighbour's port: our egress forwards there
+  via_a.route.envoy_address = "10.0.0.1";
+  const state::NodeState committed = StateBuilder("node-b", {{20000, 20009}})
+                                         .withPeer(peer("node-a"))
+                                         .withPeer(peer("node-c"))
+                                         .withLocal(route("mine"))
+                                         .withPath(via_a)
+                                         .build();
+  ASSERT_EQ(committed.portFor({"mine", "node-b"}), 20000);
+  ASSERT_EQ(committed.portFor(books), 20001);
+
+  UpdateItem mine = ownAdd("mine");
+  mine.route.envoy_port = 20000;
+  UpdateItem relayed_books = relayed(via_a);
+  relayed_books.route.envoy_port = 20001;
+  const std::vector<Effect> got =
+      PeerAdvertiserPlugin{}.evaluate(committed, {}, PeerSessionUp{"node-c", std::nullopt});
+  const std::vector<Effect> want = {SendUpdate{"node-c", {mine, relayed_books}}};
+  EXPECT_EQ(got, want) << "got " << describe(got) << "\nwant " << describe(want);
+  // The learned path keeps what the neighbour advertised.
+  EXPECT_EQ(committed.findBest(books)->route.envoy_port, 10001);
+
+  const std::vector<Effect> dp =
+      DataPlanePlugin{}.evaluate(committed, {{op::SelectBest{books, "node-a"}}}, PeerUpdate{});
+  const std::vector<Effect> want_dp = {
+      ConfigureDataPlane{{DataPlaneRoute{DataPlaneRoute::Kind::Egress, books, state::Protocol::Http,
+                                         20001, std::nullopt, "10.0.0.1", 10001}},
+                         {}}};
+  EXPECT_EQ(dp, want_dp) << "got " << describe(dp) << "\nwant " << describe(want_dp);
+}
+
 TEST(DataPlanePluginTest, Table) {
   const RouteKey books{"books", "node-a"};
   state::LearnedPath via_a = path("node-a", "books");
@@ -187,6 +222,7 @@ TEST(DataPlanePluginTest, Table) {
        {ConfigureDataPlane{{DataPlaneRoute{DataPlaneRoute::Kind::Ingress,
                                            {"mine", "node-b"},
                                            state::Protocol::Tcp,
+                                           std::nullopt,
                                            "http://127.0.0.1:8080",
                                            std::nullopt,
                                            std::nullopt}},
@@ -195,9 +231,10 @@ TEST(DataPlanePluginTest, Table) {
        committed,
        {op::UpsertPath{via_a}, op::SelectBest{books, "node-a"}},
        PeerUpdate{},
-       {ConfigureDataPlane{{DataPlaneRoute{DataPlaneRoute::Kind::Egress, books,
-                                           state::Protocol::Http, std::nullopt, "10.0.0.1", 10001}},
-                           {}}}},
+       {ConfigureDataPlane{
+           {DataPlaneRoute{DataPlaneRoute::Kind::Egress, books, state::Protocol::Http, std::nullopt,
+                           std::nullopt, "10.0.0.1", 10001}},
+           {}}}},
       {"removals",
        committed,
        {op::RemoveLocalRoute{"mine"}, op::ClearBest{books}},

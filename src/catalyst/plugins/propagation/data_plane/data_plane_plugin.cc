@@ -11,9 +11,11 @@ std::vector<control::Effect> DataPlanePlugin::evaluate(const state::NodeState& c
   for (const state::DeltaOp& o : change.ops) {
     if (const auto* up = std::get_if<state::op::UpsertLocalRoute>(&o)) {
       const state::Route& r = up->route.route;
+      const state::RouteKey key{r.name, committed.self().name};
       DataPlaneRoute route{DataPlaneRoute::Kind::Ingress,
-                           {r.name, committed.self().name},
+                           key,
                            r.protocol,
+                           committed.portFor(key),
                            r.endpoint,
                            std::nullopt,
                            std::nullopt};
@@ -25,9 +27,9 @@ std::vector<control::Effect> DataPlanePlugin::evaluate(const state::NodeState& c
       if (best == nullptr) {
         continue;
       }
-      DataPlaneRoute route{DataPlaneRoute::Kind::Egress, sel->key,
-                           best->route.protocol,         std::nullopt,
-                           best->route.envoy_address,    best->route.envoy_port};
+      DataPlaneRoute route{DataPlaneRoute::Kind::Egress, sel->key,     best->route.protocol,
+                           committed.portFor(sel->key),  std::nullopt, best->route.envoy_address,
+                           best->route.envoy_port};
       config.upserts.push_back(std::move(route));
     } else if (const auto* clr = std::get_if<state::op::ClearBest>(&o)) {
       config.removals.push_back(clr->key);

@@ -40,19 +40,25 @@ std::vector<const state::Peer*> connectedPeers(const state::NodeState& s) {
   return out;
 }
 
-state::Route asAdvertised(const state::NodeState& s, state::Route route) {
-  // The receiver's traffic enters our data plane; the port is the one we allocated for the
-  // route (allocation comes with the data plane; until then none is advertised).
+// Next-hop rewrite: the receiver's traffic for the route enters our data plane, at our
+// address and the port we allocated for the route (none when no port range is configured or
+// the range is exhausted); what the neighbour advertised to us stays in the learned path.
+state::Route asAdvertised(const state::NodeState& s, const state::RouteKey& key,
+                          state::Route route) {
   if (!s.self().envoy_address.empty()) {
     route.envoy_address = s.self().envoy_address;
+  } else {
+    route.envoy_address.reset();
   }
-  route.envoy_port.reset();
+  route.envoy_port = s.portFor(key);
   return route;
 }
 
 UpdateItem localAdd(const state::NodeState& s, const state::Route& route) {
-  return UpdateItem{
-      UpdateItem::Action::Add, asAdvertised(s, route), {s.self().name}, s.self().name};
+  return UpdateItem{UpdateItem::Action::Add,
+                    asAdvertised(s, {route.name, s.self().name}, route),
+                    {s.self().name},
+                    s.self().name};
 }
 
 UpdateItem withdrawal(const state::NodeState& s, const state::RouteKey& key) {
@@ -68,8 +74,10 @@ bool exportable(const state::LearnedPath& best, const std::string& peer) {
 }
 
 UpdateItem learnedAdd(const state::NodeState& s, const state::LearnedPath& best) {
-  UpdateItem item{
-      UpdateItem::Action::Add, asAdvertised(s, best.route), {s.self().name}, best.origin_node};
+  UpdateItem item{UpdateItem::Action::Add,
+                  asAdvertised(s, best.key(), best.route),
+                  {s.self().name},
+                  best.origin_node};
   item.node_path.insert(item.node_path.end(), best.node_path.begin(), best.node_path.end());
   return item;
 }
@@ -108,8 +116,8 @@ std::vector<control::Effect> PeerAdvertiserPlugin::evaluate(const state::NodeSta
       if (best == nullptr) {
         continue; // superseded by a later operation of the same delta
       }
-      // TODO(perf): without a record of what each peer was last sent (Adj-RIB-Out), the
-      // excluded peers get a withdrawal on every change of the best path, needed or not.
+      // Excluded peers get a withdrawal; the session layer's Adj-RIB-Out drops the ones for
+      // routes a peer was never sent (peering/adj_rib_out.h).
       for (const state::Peer* p : peers) {
         out.add(p->info.name, exportable(*best, p->info.name) ? learnedAdd(committed, *best)
                                                               : withdrawal(committed, sel->key));
