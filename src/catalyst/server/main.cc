@@ -1,18 +1,24 @@
 // catalyst-node: the Catalyst Node daemon.
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
+#include "catalyst/auth/token.h"
+#include "catalyst/auth/token_authority.h"
 #include "catalyst/common/logging.h"
 #include "catalyst/common/time_source.h"
 #include "catalyst/common/version.h"
 #include "catalyst/config/loader.h"
 #include "catalyst/event/dispatcher.h"
 #include "catalyst/server/node.h"
+#include "catalyst/state/route.h"
 
 extern char** environ; // NOLINT: the process environment, read once here
 
@@ -47,6 +53,75 @@ int runNode(const catalyst::config::ConfigSource& source) {
   return 0;
 }
 
+// `catalyst-node token mint`'s options.
+struct MintOptions {
+  std::string config_file;
+  std::string subject;
+  std::string role = "peer";
+  std::string ttl = "7d";
+};
+
+// `message` made safe to print as one line: control characters become '?'.
+std::string oneLine(std::string message) {
+  for (char& c : message) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      c = '?';
+    }
+  }
+  return message;
+}
+
+int mintFailed(std::string_view message) {
+  std::cerr << "catalyst-node: token mint: " << oneLine(std::string(message)) << "\n";
+  return 1;
+}
+
+// Prints a new token to stdout. The node id and state directory come from the config file
+// and the environment exactly as for runNode(); the key is created on first use.
+int runTokenMint(const MintOptions& options, catalyst::config::Env env) {
+  using namespace catalyst;
+  // Check the arguments before anything touches the disk.
+  if (auto st = state::validateName(options.subject); !st) {
+    return mintFailed("--subject: " + st.error().message + " (got '" + options.subject + "')");
+  }
+  const std::optional<auth::Role> role = auth::parseRole(options.role);
+  if (!role) {
+    return mintFailed("--role: must be peer or admin (got '" + options.role + "')");
+  }
+  auto ttl = auth::parseTtl(options.ttl);
+  if (!ttl) {
+    return mintFailed("--" + ttl.error().message);
+  }
+  config::ConfigSource source;
+  if (!options.config_file.empty()) {
+    source.file = options.config_file;
+  }
+  source.env = std::move(env);
+  auto config = config::loadConfig(source);
+  if (!config) {
+    std::string problems;
+    for (const config::Problem& problem : config.error().problems) {
+      problems += (problems.empty() ? "" : "; ") + problem.toString();
+    }
+    return mintFailed(problems);
+  }
+  auto authority = auth::TokenAuthority::loadOrCreate(config->state_dir, config->node_id);
+  if (!authority) {
+    return mintFailed(authority.error().message);
+  }
+  const RealTimeSource clock;
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(clock.systemTime().time_since_epoch())
+          .count();
+  auto token = authority->mint(auth::MintRequest{options.subject, *role, *ttl, now});
+  if (!token) {
+    return mintFailed(token.error().message);
+  }
+  std::cout << *token << '\n';
+  std::cout.flush();
+  return std::cout ? 0 : mintFailed("cannot write to stdout");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -67,14 +142,66 @@ int main(int argc, char** argv) {
              "  catalyst-node --config node-a.yaml\n"
              "  CATALYST_NODE_ID=node-a PORT=3000 catalyst-node\n"
              "  catalyst-node --check-config node-a.yaml\n"
-             "Stop with SIGINT or SIGTERM; /health on the listen port answers while it runs.");
+             "  catalyst-node token mint --config node-a.yaml --subject node-b\n"
+             "Stop with SIGINT or SIGTERM; /health on the listen port answers while it runs.\n"
+             "`catalyst-node token mint --help` explains tokens.");
+
+  CLI::App* token = app.add_subcommand("token", "Tokens signed by this node (see: token mint)");
+  token->require_subcommand(1);
+  token->footer("Example:\n  catalyst-node token mint --config node-a.yaml --subject node-b\n"
+                "`catalyst-node token mint --help` explains the options.");
+  CLI::App* mint = token->add_subcommand(
+      "mint", "Print a new token (an ES384 JWT signed by this node's key) and a newline");
+  MintOptions mint_options;
+  mint->add_option("-c,--config", mint_options.config_file,
+                   "YAML config file of the node (as for running it)")
+      ->check(CLI::ExistingFile);
+  mint->add_option("--subject", mint_options.subject,
+                   "Who the token is for (its 'sub'): for a peer token, the node id of the peer "
+                   "that will present it; a name of letters, digits, '.', '_', '-'")
+      ->required();
+  mint->add_option("--role", mint_options.role, "peer or admin")->capture_default_str();
+  mint->add_option("--ttl", mint_options.ttl,
+                   "Lifetime: a number with a unit s, m, h, d or w (30s, 15m, 12h, 7d, 2w; a plain "
+                   "number is seconds), at most 10 years")
+      ->capture_default_str();
+  mint->footer(
+      "The token is signed with this node's key, <state_dir>/node-key.pem, created (mode 0600)\n"
+      "on first use; its issuer is this node's id. The node id and state directory come from\n"
+      "--config and the environment (CATALYST_NODE_ID, CATALYST_STATE_DIR, ...) exactly as when\n"
+      "the node runs, so run it with the node's own config and environment. See docs/tokens.md.\n"
+      "Exit status: 0 with the token on stdout; otherwise non-zero with one line on stderr.\n"
+      "\n"
+      "Examples:\n"
+      "  # on node-a: a token that node-b presents when it peers with node-a (peers[].token\n"
+      "  # in node-b's config)\n"
+      "  catalyst-node token mint --config node-a.yaml --subject node-b\n"
+      "  # an admin token for the catalyst CLI, valid 12 hours\n"
+      "  CATALYST_NODE_ID=node-a catalyst-node token mint --subject alice --role admin --ttl 12h");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // Help and version print as usual. Usage errors under `token` are one line (the top-level
+    // command keeps CLI11's own messages).
+    if (token->parsed() && e.get_exit_code() != static_cast<int>(CLI::ExitCodes::Success)) {
+      std::cerr << "catalyst-node: token" << (mint->parsed() ? " mint" : "") << ": "
+                << oneLine(e.what()) << " (see catalyst-node token"
+                << (mint->parsed() ? " mint" : "") << " --help)\n";
+      return 2;
+    }
     return app.exit(e);
   }
 
   catalyst::config::Env env = catalyst::config::envFromEnviron(environ);
+  if (mint->parsed()) {
+    if (!check_file.empty() || !config_file.empty()) {
+      std::cerr << "catalyst-node: token mint: give --config after 'token mint' "
+                   "(--check-config does not apply)\n";
+      return 2;
+    }
+    return runTokenMint(mint_options, std::move(env));
+  }
   if (!check_file.empty()) {
     return catalyst::config::checkConfigMain(check_file, env, std::cout, std::cerr);
   }
