@@ -117,7 +117,9 @@ int main(int argc, char** argv) {
                                                admin::HttpServerOptions{"127.0.0.1", 0, {}});
     endpoint = std::make_unique<rpcnet::RpcEndpoint>(
         *dispatcher, *http, "/rpc",
-        [] { return rpc::makeStub(std::make_shared<test::InteropApi>()); },
+        [](const rpcnet::RpcEndpoint::SessionInfo&) {
+          return rpc::makeStub(std::make_shared<test::InteropApi>());
+        },
         rpcnet::RpcEndpointOptions{}, *logger);
     if (auto st = http->listen(); !st) {
       std::cerr << "rpc_bench_client: " << st.error().message << "\n";

@@ -11,11 +11,13 @@ namespace catalyst {
 // `message` is complete on its own ("routes[2].name: must match ^[a-z0-9]...").
 struct Error {
   enum class Kind {
-    InvalidArgument, // the input was malformed or out of bounds
-    NotFound,        // the thing named does not exist
-    AlreadyExists,   // the thing named exists already
-    Unavailable,     // a resource (port, socket, file) could not be had
-    Internal,        // a fault of ours; should not happen
+    InvalidArgument,    // the input was malformed or out of bounds
+    NotFound,           // the thing named does not exist
+    AlreadyExists,      // the thing named exists already
+    Unavailable,        // a resource (port, socket, file) could not be had
+    PermissionDenied,   // the caller may not do this (token, role, identity)
+    FailedPrecondition, // not now: the system is not in the state the call needs
+    Internal,           // a fault of ours; should not happen
   };
 
   Kind kind = Kind::Internal;
@@ -35,6 +37,12 @@ inline Error alreadyExists(std::string message) {
 }
 inline Error unavailable(std::string message) {
   return Error{Error::Kind::Unavailable, std::move(message)};
+}
+inline Error permissionDenied(std::string message) {
+  return Error{Error::Kind::PermissionDenied, std::move(message)};
+}
+inline Error failedPrecondition(std::string message) {
+  return Error{Error::Kind::FailedPrecondition, std::move(message)};
 }
 
 // Result<T>: a T, or the Error that prevented it. Expected failures (bad input, network,

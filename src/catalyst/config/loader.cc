@@ -102,6 +102,31 @@ Result<std::size_t> parseMessageSize(std::string_view text) {
   return static_cast<std::size_t>(value);
 }
 
+// peering.hold_time_ms: 0 (keepalive and expiry off) or 3 ms to 1 day;
+// peering.graceful_restart_ms: 1 ms to 1 hour.
+Result<std::chrono::milliseconds> parseMillis(std::string_view text, uint64_t min, uint64_t max) {
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+    return invalidArgument("expected an integer number of milliseconds, got " + echo(text));
+  }
+  if (value != 0 && (value < min || value > max)) {
+    return invalidArgument("must be 0 or " + std::to_string(min) + "-" + std::to_string(max) +
+                           " (got " + printable(text) + ")");
+  }
+  return std::chrono::milliseconds(value);
+}
+Result<std::chrono::milliseconds> parseHoldTime(std::string_view text) {
+  return parseMillis(text, 3, 86'400'000);
+}
+Result<std::chrono::milliseconds> parseGracefulRestart(std::string_view text) {
+  Result<std::chrono::milliseconds> ms = parseMillis(text, 1, 3'600'000);
+  if (ms && ms->count() == 0) {
+    return invalidArgument("must be 1-3600000 (got 0)");
+  }
+  return ms;
+}
+
 // "ws://host:port/rpc" or "wss://...": where peers dial a node.
 Status checkPeeringUrl(std::string_view text) {
   const bool ws = text.starts_with("ws://") || text.starts_with("wss://");
@@ -534,6 +559,8 @@ struct Layer {
   std::vector<state::Route> routes;
   std::optional<bool> admin_loopback_only;
   std::optional<std::size_t> rpc_max_message_bytes;
+  std::optional<std::chrono::milliseconds> hold_time;
+  std::optional<std::chrono::milliseconds> graceful_restart_time;
   int node_line = 0; // where `node:` is, for "node.id: required"
 };
 
@@ -546,7 +573,7 @@ public:
     const Value top{root, "", lineOf(root)};
     for (const auto& [key, value] :
          r_.entries(top, {"node", "listen", "state_dir", "log_level", "dataplane", "peers",
-                          "routes", "admin", "rpc"})) {
+                          "routes", "admin", "rpc", "peering"})) {
       if (key == "node") {
         readNode(value);
       } else if (key == "listen") {
@@ -563,6 +590,17 @@ public:
         readRoutes(value);
       } else if (key == "admin") {
         readAdmin(value);
+      } else if (key == "peering") {
+        for (const auto& [k, v] : r_.entries(value, {"hold_time_ms", "graceful_restart_ms"})) {
+          if (!v.node.IsScalar()) {
+            r_.report(v, "expected an integer, got " + describeNode(v.node));
+          } else if (k == "hold_time_ms") {
+            layer_.hold_time = r_.parsed<std::chrono::milliseconds>(v, parseHoldTime);
+          } else {
+            layer_.graceful_restart_time =
+                r_.parsed<std::chrono::milliseconds>(v, parseGracefulRestart);
+          }
+        }
       } else if (key == "rpc") {
         for (const auto& [k, v] : r_.entries(value, {"max_message_bytes"})) {
           if (!v.node.IsScalar()) {
@@ -869,6 +907,7 @@ public:
     layer_.dataplane = parsed<DataPlaneMode>("CATALYST_DATAPLANE", parseMode);
     layer_.envoy_address = checked("CATALYST_ENVOY_ADDRESS", checkAddress);
     layer_.log_level = parsed<LogLevel>("CATALYST_LOG_LEVEL", parseLogLevel);
+    layer_.hold_time = parsed<std::chrono::milliseconds>("CATALYST_HOLD_TIME_MS", parseHoldTime);
     readDomains();
     readPortRange();
   }
@@ -1028,6 +1067,8 @@ ConfigResult load(const std::optional<std::string_view>& yaml, const std::string
     overrideWith(config.envoy_port_range, layer->envoy_port_range);
     overrideWith(config.admin_loopback_only, layer->admin_loopback_only);
     overrideWith(config.rpc_max_message_bytes, layer->rpc_max_message_bytes);
+    overrideWith(config.hold_time, layer->hold_time);
+    overrideWith(config.graceful_restart_time, layer->graceful_restart_time);
   }
   config.peers = std::move(file.peers);
   config.routes = std::move(file.routes);

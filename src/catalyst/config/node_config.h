@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -56,6 +57,12 @@ struct NodeConfig {
   bool admin_loopback_only = true;    // admin.loopback_only: /metrics, /api/state from loopback
   // rpc.max_message_bytes: a Cap'n Web message longer than this ends its session (abort).
   std::size_t rpc_max_message_bytes = std::size_t{1} << 20;
+  // peering.hold_time_ms / CATALYST_HOLD_TIME_MS: offered in `open`; 0 disables keepalive and
+  // hold expiry (peering.md §3).
+  std::chrono::milliseconds hold_time{90'000};
+  // peering.graceful_restart_ms: announced to peers in the Envoy modes, whose data plane keeps
+  // forwarding while the node restarts (peering.md §3).
+  std::chrono::milliseconds graceful_restart_time{120'000};
 
   // This node as the control plane's state knows it.
   state::NodeIdentity identity() const;

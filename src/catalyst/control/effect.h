@@ -21,7 +21,13 @@ struct SendUpdate {
   bool operator==(const SendUpdate&) const = default;
 };
 
-// End the session with `peer`.
+// Start (or restart, when its record changed) the session with `peer`: dial it.
+struct ConnectPeer {
+  state::PeerInfo info;
+  bool operator==(const ConnectPeer&) const = default;
+};
+
+// End the session with `peer`: it was removed.
 struct ClosePeer {
   std::string peer;
   state::CloseCode code = state::CloseCode::Normal;
@@ -69,8 +75,8 @@ struct StopProcess {
 
 } // namespace fx
 
-using Effect = std::variant<fx::SendUpdate, fx::ClosePeer, fx::ConfigureDataPlane, fx::StartProcess,
-                            fx::StopProcess>;
+using Effect = std::variant<fx::SendUpdate, fx::ConnectPeer, fx::ClosePeer, fx::ConfigureDataPlane,
+                            fx::StartProcess, fx::StopProcess>;
 
 // At most this many items go in one `update` call (peering.md §1).
 inline constexpr std::size_t kMaxUpdateItems = 1000;

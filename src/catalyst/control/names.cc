@@ -16,7 +16,8 @@ std::string_view eventName(const Event& event) {
 
 std::string_view effectName(const Effect& effect) {
   static constexpr std::array<std::string_view, std::variant_size_v<Effect>> kNames{
-      "send_update", "close_peer", "configure_data_plane", "start_process", "stop_process"};
+      "send_update",          "connect_peer",  "close_peer",
+      "configure_data_plane", "start_process", "stop_process"};
   return kNames[effect.index()];
 }
 

@@ -70,9 +70,9 @@ public:
     auto conn = std::make_unique<Connection>();
     conn->transport = transport::acceptWebSocket(dispatcher_, std::move(socket), std::move(request),
                                                  options_.websocket);
-    conn->session =
-        std::make_unique<rpc::Session>(*conn->transport, make_main_(), options_.session);
     const uint64_t id = next_id_++;
+    conn->session = std::make_unique<rpc::Session>(
+        *conn->transport, make_main_(SessionInfo{id, true}), options_.session);
     std::weak_ptr<Impl> weak = weak_from_this();
     conn->session->onTransportClosed([this, weak, id]() {
       // Destroyed outside the transport's callback.
@@ -90,8 +90,8 @@ public:
     ++stats_.batches;
     const uint64_t id = next_id_++;
     auto batch = std::make_unique<Batch>();
-    batch->session =
-        std::make_unique<rpc::Session>(batch->transport, make_main_(), options_.session);
+    batch->session = std::make_unique<rpc::Session>(
+        batch->transport, make_main_(SessionInfo{id, false}), options_.session);
     Batch& b = *batch;
     batches_.emplace(id, std::move(batch));
 
@@ -154,7 +154,19 @@ public:
       ++stats_.aborts;
     }
     connections_.erase(it);
+    if (on_closed_) {
+      on_closed_(id);
+    }
   }
+
+  void closeSession(uint64_t id, const std::string& reason) {
+    auto it = connections_.find(id);
+    if (it != connections_.end()) {
+      it->second->session->shutdown(reason);
+    }
+  }
+
+  void onSessionClosed(ClosedCallback cb) { on_closed_ = std::move(cb); }
 
   void closeAll(const std::string& reason) {
     for (auto& [id, conn] : connections_) {
@@ -181,6 +193,7 @@ public:
 private:
   event::Dispatcher& dispatcher_;
   MainFactory make_main_;
+  ClosedCallback on_closed_;
   RpcEndpointOptions options_;
   Logger& logger_;
   RpcEndpointStats stats_;
@@ -212,6 +225,12 @@ RpcEndpoint::RpcEndpoint(event::Dispatcher& dispatcher, admin::HttpServer& serve
 RpcEndpoint::~RpcEndpoint() = default;
 
 void RpcEndpoint::closeAll(const std::string& reason) { impl_->closeAll(reason); }
+
+void RpcEndpoint::closeSession(uint64_t id, const std::string& reason) {
+  impl_->closeSession(id, reason);
+}
+
+void RpcEndpoint::onSessionClosed(ClosedCallback cb) { impl_->onSessionClosed(std::move(cb)); }
 
 RpcEndpointStats RpcEndpoint::stats() const { return impl_->stats(); }
 

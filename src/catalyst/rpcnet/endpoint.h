@@ -37,7 +37,15 @@ struct RpcEndpointStats {
 // server's dispatcher thread. Must outlive nothing: destroying it ends its sessions.
 class RpcEndpoint {
 public:
-  using MainFactory = std::function<rpc::Stub()>;
+  // Which session a main object serves: WebSocket sessions and HTTP batches each get their
+  // own id (never reused while the endpoint lives).
+  struct SessionInfo {
+    uint64_t id = 0;
+    bool websocket = true; // false: an HTTP batch
+  };
+  using MainFactory = std::function<rpc::Stub(const SessionInfo& session)>;
+  // Told when a WebSocket session has ended (its connection is closed), with its id.
+  using ClosedCallback = std::function<void(uint64_t id)>;
 
   RpcEndpoint(event::Dispatcher& dispatcher, admin::HttpServer& server, std::string path,
               MainFactory make_main, RpcEndpointOptions options, Logger& logger);
@@ -49,6 +57,11 @@ public:
 
   // Ends every open session (close 3000, no abort), as on shutdown.
   void closeAll(const std::string& reason);
+  // Ends the WebSocket session `id` (close 3000, no abort), if it is open.
+  void closeSession(uint64_t id, const std::string& reason);
+  // `cb` is called (on the dispatcher's thread, never from inside closeSession()) for every
+  // WebSocket session that ends. One callback; a later call replaces it.
+  void onSessionClosed(ClosedCallback cb);
 
   RpcEndpointStats stats() const;
 

@@ -8,15 +8,27 @@
 #include <fmt/format.h>
 
 #include "catalyst/common/version.h"
+#include "catalyst/peering/wire.h"
 #include "catalyst/plugins/builtin.h"
 
 namespace catalyst::server {
 
-void EffectRecorder::onEffects(const std::vector<control::Effect>& effects) {
+void EffectRouter::onEffects(const std::vector<control::Effect>& effects) {
   for (const control::Effect& e : effects) {
     ++counts_[std::string(control::effectName(e))];
-    logger_.debug("effect {} (no peering transport or data plane in this build yet)",
-                  control::effectName(e));
+    if (peering_ == nullptr) {
+      continue;
+    }
+    if (const auto* send = std::get_if<control::fx::SendUpdate>(&e)) {
+      peering_->send(send->peer, send->items);
+    } else if (const auto* connect = std::get_if<control::fx::ConnectPeer>(&e)) {
+      peering_->connect(connect->info);
+    } else if (const auto* close = std::get_if<control::fx::ClosePeer>(&e)) {
+      peering_->remove(close->peer, close->code, close->reason);
+    } else {
+      logger_.debug("effect {} (no data plane or process supervision in this build yet)",
+                    control::effectName(e));
+    }
   }
 }
 
@@ -24,29 +36,51 @@ Node::Node(config::NodeConfig config, event::Dispatcher& dispatcher, Logger& log
     : config_(std::move(config)), dispatcher_(dispatcher), logger_(logger),
       started_(dispatcher.timeSource().monotonicTime()), effects_(logger) {
   loop_ = std::make_unique<control::ControlLoop>(
-      dispatcher_,
-      control::Pipeline(config_.initialState(), plugins::builtinPlugins()), effects_,
+      dispatcher_, control::Pipeline(config_.initialState(), plugins::builtinPlugins()), effects_,
       logger_);
   http_ = std::make_unique<admin::HttpServer>(
       dispatcher_, logger_,
       admin::HttpServerOptions{config_.listen_address, config_.port, admin::HttpServerLimits{}});
   addRoutes();
-  rpc_ = std::make_unique<rpcnet::RpcEndpoint>(
-      dispatcher_, *http_, "/rpc",
-      [this]() {
-        return rpc::makeStub(std::make_shared<NodeApi>([this]() -> rpc::Value {
-          rpc::Object o;
-          for (const auto& [key, value] : health()) {
-            if (value.is_string()) {
-              o.push_back(rpc::Member{std::string(key), std::string(value.as_string())});
-            } else if (value.is_number()) {
-              o.push_back(rpc::Member{std::string(key), value.to_number<double>()});
-            }
-          }
-          return o;
-        }));
-      },
-      rpcOptions(config_), logger_);
+}
+
+rpc::Stub Node::makeMain(const rpcnet::RpcEndpoint::SessionInfo& session) {
+  NodeApi::Factories f;
+  f.health = [this]() -> rpc::Value {
+    rpc::Object o;
+    for (const auto& [key, value] : health()) {
+      if (value.is_string()) {
+        o.push_back(rpc::Member{std::string(key), std::string(value.as_string())});
+      } else if (value.is_number()) {
+        o.push_back(rpc::Member{std::string(key), value.to_number<double>()});
+      }
+    }
+    return o;
+  };
+  const uint64_t id = session.id;
+  const bool websocket = session.websocket;
+  f.ibgp = [this, id, websocket](std::string_view token) -> rpc::Value {
+    if (!websocket) {
+      return rpc::object(
+          {{"success", false}, {"error", "peering needs a WebSocket session, not an HTTP batch"}});
+    }
+    return peering_->ibgpClient(id, token);
+  };
+  f.network = [this](std::string_view token) { return management_->networkClient(token); };
+  f.data_channel = [this](std::string_view token) { return management_->dataChannelClient(token); };
+  return rpc::makeStub(std::make_shared<NodeApi>(std::move(f)));
+}
+
+peering::PeeringOptions peeringOptions(const config::NodeConfig& config) {
+  peering::PeeringOptions options;
+  options.hold_time = config.hold_time;
+  if (config.dataplane != config::DataPlaneMode::Embedded) {
+    // Envoy keeps forwarding while this process restarts: peers may keep our routes a while.
+    options.graceful_restart_time = config.graceful_restart_time;
+  }
+  options.client.websocket.max_message_bytes = config.rpc_max_message_bytes;
+  options.client.session.max_message_bytes = config.rpc_max_message_bytes;
+  return options;
 }
 
 rpcnet::RpcEndpointOptions rpcOptions(const config::NodeConfig& config) {
@@ -67,15 +101,199 @@ boost::json::object Node::health() const {
 }
 
 rpc::Promise<rpc::Value> NodeApi::call(std::string_view method, rpc::Args args) {
+  using R = rpc::Promise<rpc::Value>;
   if (method == "health") {
-    return rpc::Promise<rpc::Value>::resolved(health_());
+    return R::resolved(factories_.health());
   }
-  return Target::call(method, std::move(args));
+  const std::function<rpc::Value(std::string_view)>* factory = nullptr;
+  if (method == "getIBGPClient") {
+    factory = &factories_.ibgp;
+  } else if (method == "getNetworkClient") {
+    factory = &factories_.network;
+  } else if (method == "getDataChannelClient") {
+    factory = &factories_.data_channel;
+  }
+  if (factory == nullptr) {
+    return Target::call(method, std::move(args));
+  }
+  const rpc::Value& token = args[0];
+  return R::resolved((*factory)(token.is<std::string>() ? *token.as<std::string>() : ""));
 }
 
 void Node::addRoutes() {
   http_->addRoute(admin::HttpMethod::Get, "/health",
                   [this](const admin::HttpRequest&) { return admin::jsonResponse(200, health()); });
+  auto guarded = [this](auto render) {
+    return [this, render](const admin::HttpRequest& request) -> admin::HttpResponse {
+      if (config_.admin_loopback_only && !request.remote_is_loopback) {
+        return admin::jsonError(403, "only answered on loopback (admin.loopback_only)");
+      }
+      if (!peering_) {
+        return admin::jsonError(503, "the node is starting");
+      }
+      return render();
+    };
+  };
+  http_->addRoute(admin::HttpMethod::Get, "/api/state",
+                  guarded([this] { return admin::jsonResponse(200, apiState()); }));
+  http_->addRoute(admin::HttpMethod::Get, "/metrics", guarded([this] {
+                    return admin::textResponse(200, metrics(),
+                                               "text/plain; version=0.0.4; charset=utf-8");
+                  }));
+}
+
+boost::json::value Node::apiState() const {
+  const state::NodeState& s = loop_->state();
+  boost::json::object node;
+  node["name"] = s.self().name;
+  boost::json::array domains;
+  for (const std::string& d : s.self().domains) {
+    domains.emplace_back(d);
+  }
+  node["domains"] = std::move(domains);
+  node["endpoint"] = s.self().endpoint;
+
+  boost::json::array peers;
+  for (const auto& [name, peer] : s.peers()) {
+    boost::json::object p;
+    p["name"] = name;
+    if (peer.info.endpoint) {
+      p["endpoint"] = *peer.info.endpoint;
+    }
+    boost::json::array pd;
+    for (const std::string& d : peer.info.domains) {
+      pd.emplace_back(d);
+    }
+    p["domains"] = std::move(pd);
+    p["connectionStatus"] = state::toString(peer.status);
+    peers.push_back(std::move(p));
+  }
+
+  boost::json::array local;
+  for (const auto& [name, route] : s.localRoutes()) {
+    state::Route shown = route.route;
+    shown.envoy_port = s.portFor({name, s.self().name});
+    shown.envoy_address = s.self().envoy_address;
+    local.push_back(valueToJson(peering::toValue(shown)));
+  }
+  boost::json::array internal;
+  for (const state::RouteKey& key : s.learnedKeysSorted()) {
+    const state::LearnedPath* best = s.findBest(key);
+    // As this node advertises it: our data-plane address and the port we allocated.
+    state::Route shown = best->route;
+    shown.envoy_port = s.portFor(key);
+    shown.envoy_address = s.self().envoy_address;
+    internal.push_back(valueToJson(peering::internalRouteValue(shown, best->peer, best->node_path,
+                                                               best->origin_node, best->is_stale)));
+  }
+  boost::json::object routes;
+  routes["local"] = std::move(local);
+  routes["internal"] = std::move(internal);
+
+  boost::json::object out;
+  out["node"] = std::move(node);
+  out["peers"] = std::move(peers);
+  out["routes"] = std::move(routes);
+  return out;
+}
+
+std::string Node::metrics() const {
+  std::string out;
+  auto family = [&out](std::string_view name, std::string_view type, std::string_view help) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  auto sample = [&out](std::string_view name, double value, std::string_view labels = {}) {
+    out += labels.empty() ? fmt::format("{} {}\n", name, value)
+                          : fmt::format("{}{{{}}} {}\n", name, labels, value);
+  };
+  auto labelled = [&](std::string_view name, std::string_view type, std::string_view help,
+                      std::string_view label, const std::map<std::string, uint64_t>& counts) {
+    family(name, type, help);
+    for (const auto& [key, value] : counts) {
+      sample(name, static_cast<double>(value), fmt::format("{}=\"{}\"", label, key));
+    }
+  };
+  const state::NodeState& s = loop_->state();
+  const peering::PeeringStats& p = peering_->stats();
+
+  std::size_t connected = 0;
+  for (const auto& [name, peer] : s.peers()) {
+    connected += peer.status == state::ConnectionStatus::Connected ? 1 : 0;
+  }
+  std::size_t best = 0;
+  std::size_t paths = 0;
+  for (const auto& [key, route] : s.learned()) {
+    best += route.best ? 1 : 0;
+    paths += route.paths.size();
+  }
+  family("catalyst_peers", "gauge", "Configured peers.");
+  sample("catalyst_peers", static_cast<double>(s.peers().size()));
+  family("catalyst_peer_sessions", "gauge", "Peers whose session is established.");
+  sample("catalyst_peer_sessions", static_cast<double>(connected));
+  family("catalyst_routes", "gauge", "Routes in the Loc-RIB, by kind.");
+  sample("catalyst_routes", static_cast<double>(s.localRoutes().size()), "kind=\"local\"");
+  sample("catalyst_routes", static_cast<double>(best), "kind=\"learned\"");
+  family("catalyst_route_paths", "gauge", "Candidate paths from all peers (Adj-RIB-In).");
+  sample("catalyst_route_paths", static_cast<double>(paths));
+  family("catalyst_ports_allocated", "gauge", "Data-plane ports allocated to routes.");
+  sample("catalyst_ports_allocated", static_cast<double>(s.ports().used()));
+  family("catalyst_port_allocation_failures_total", "counter",
+         "Routes that found the port range exhausted.");
+  sample("catalyst_port_allocation_failures_total",
+         static_cast<double>(s.portAllocationFailures()));
+
+  family("catalyst_peering_sessions_established_total", "counter",
+         "Peer sessions established (the peer's open accepted).");
+  sample("catalyst_peering_sessions_established_total", static_cast<double>(p.sessions_up));
+  family("catalyst_peering_outbound_established_total", "counter",
+         "Our connections to peers established (our open accepted).");
+  sample("catalyst_peering_outbound_established_total", static_cast<double>(p.outbound_up));
+  labelled("catalyst_peering_sessions_ended_total", "counter", "Peer sessions ended, by code.",
+           "code", p.sessions_ended);
+  family("catalyst_peering_dial_failures_total", "counter", "Failed dials to peers.");
+  sample("catalyst_peering_dial_failures_total", static_cast<double>(p.dial_failures));
+  family("catalyst_peering_opens_refused_total", "counter",
+         "getIBGPClient or open calls a peer refused.");
+  sample("catalyst_peering_opens_refused_total", static_cast<double>(p.opens_refused));
+  family("catalyst_peering_updates_sent_total", "counter", "update calls sent to peers.");
+  sample("catalyst_peering_updates_sent_total", static_cast<double>(p.updates_sent));
+  family("catalyst_peering_update_items_sent_total", "counter", "Update items sent to peers.");
+  sample("catalyst_peering_update_items_sent_total", static_cast<double>(p.update_items_sent));
+  family("catalyst_peering_updates_refused_by_peer_total", "counter",
+         "update calls a peer answered with success: false.");
+  sample("catalyst_peering_updates_refused_by_peer_total", static_cast<double>(p.updates_refused));
+  family("catalyst_peering_updates_received_total", "counter", "update calls applied.");
+  sample("catalyst_peering_updates_received_total", static_cast<double>(p.updates_received));
+  family("catalyst_peering_update_items_received_total", "counter",
+         "Update items received in applied update calls.");
+  sample("catalyst_peering_update_items_received_total",
+         static_cast<double>(p.update_items_received));
+  family("catalyst_peering_keepalives_sent_total", "counter", "keepalive calls sent.");
+  sample("catalyst_peering_keepalives_sent_total", static_cast<double>(p.keepalives_sent));
+  family("catalyst_peering_keepalives_received_total", "counter", "keepalive calls received.");
+  sample("catalyst_peering_keepalives_received_total", static_cast<double>(p.keepalives_received));
+  labelled("catalyst_peering_requests_refused_total", "counter",
+           "Peering RPCs refused (bad token, wrong role, identity, session, batch), by reason.",
+           "reason", p.requests_refused);
+  labelled("catalyst_management_requests_refused_total", "counter",
+           "Management RPCs refused (bad token, wrong role), by reason.", "reason",
+           management_->refusals());
+
+  const control::ControlStats& c = loop_->stats();
+  labelled("catalyst_events_total", "counter", "Events handled by the pipeline, by kind.", "kind",
+           c.events_by_kind);
+  labelled("catalyst_rejections_total", "counter",
+           "Inputs the pipeline's plugins refused (nothing applied), by reason.", "reason",
+           c.rejections_by_reason);
+  labelled("catalyst_effects_total", "counter", "Effects the pipeline asked for, by kind.", "kind",
+           effects_.countsByKind());
+  const rpcnet::RpcEndpointStats r = rpc_->stats();
+  family("catalyst_rpc_websocket_sessions", "gauge", "Open Cap'n Web WebSocket sessions.");
+  sample("catalyst_rpc_websocket_sessions", static_cast<double>(r.websocket_active));
+  family("catalyst_rpc_aborted_sessions_total", "counter",
+         "Cap'n Web sessions ended by a protocol error.");
+  sample("catalyst_rpc_aborted_sessions_total", static_cast<double>(r.aborts));
+  return out;
 }
 
 Status Node::start() {
@@ -84,6 +302,33 @@ Status Node::start() {
   if (ec) {
     return unavailable(fmt::format("state directory {}: {}", config_.state_dir, ec.message()));
   }
+  Result<auth::TokenAuthority> tokens =
+      auth::TokenAuthority::loadOrCreate(config_.state_dir, config_.node_id);
+  if (!tokens) {
+    return tokens.error();
+  }
+  tokens_ = std::make_unique<auth::TokenAuthority>(std::move(*tokens));
+  Result<RuntimeState> runtime = loadRuntimeState(config_.state_dir);
+  if (!runtime) {
+    return runtime.error();
+  }
+  state::PeerInfo self;
+  self.name = config_.node_id;
+  self.domains = config_.domains;
+  self.endpoint = config_.peering_endpoint;
+  self.envoy_address = config_.envoy_address;
+  peering_ = std::make_unique<peering::PeeringService>(dispatcher_, *loop_, *tokens_, self,
+                                                       peeringOptions(config_), logger_);
+  management_ = std::make_shared<ManagementApi>(dispatcher_, *loop_, *tokens_, *peering_,
+                                                config_.state_dir, *runtime, logger_);
+  effects_.setPeering(peering_.get());
+  rpc_ = std::make_unique<rpcnet::RpcEndpoint>(
+      dispatcher_, *http_, "/rpc",
+      [this](const rpcnet::RpcEndpoint::SessionInfo& session) { return makeMain(session); },
+      rpcOptions(config_), logger_);
+  rpc_->onSessionClosed([this](uint64_t id) { peering_->connectionClosed(id); });
+  peering_->setInboundCloser(
+      [this](uint64_t id, const std::string& reason) { rpc_->closeSession(id, reason); });
   if (auto st = http_->listen(); !st) {
     return st;
   }
@@ -92,6 +337,13 @@ Status Node::start() {
   }
   for (const state::Route& route : config_.routes) {
     loop_->submit(control::ev::AddRoute{route, state::RouteSource::Config});
+  }
+  // What was added at run time before the last stop.
+  for (const auto& [name, peer] : runtime->peers) {
+    loop_->submit(control::ev::AddPeer{peer});
+  }
+  for (const auto& [name, route] : runtime->routes) {
+    loop_->submit(control::ev::AddRoute{route, state::RouteSource::Admin});
   }
   loop_->startTicks(std::chrono::seconds(1));
   logger_.info("node {} (catalyst-node {}) listening on http://{}:{} ({} peers, {} routes "
@@ -102,8 +354,20 @@ Status Node::start() {
 }
 
 void Node::stop() {
-  rpc_->closeAll("node shutting down");
+  if (peering_) {
+    effects_.setPeering(nullptr);
+    peering_->shutdown();
+  }
+  if (rpc_) {
+    rpc_->closeAll("node shutting down");
+  }
   http_->stop();
+}
+
+Node::~Node() {
+  // Sessions first: their objects call into peering and management.
+  rpc_.reset();
+  effects_.setPeering(nullptr);
 }
 
 } // namespace catalyst::server

@@ -121,7 +121,7 @@ std::vector<BrokenCase> brokenCases() {
        "node: {id: a}\nnodes: {id: b}\n",
        {},
        {"{file}:2: nodes: unknown key (expected node, listen, state_dir, log_level, dataplane, "
-        "peers, routes, admin, rpc)"}},
+        "peers, routes, admin, rpc, peering)"}},
       {"UnknownNestedKey",
        "node: {id: a}\nlisten:\n  adress: 0.0.0.0\n",
        {},
@@ -209,6 +209,26 @@ std::vector<BrokenCase> brokenCases() {
        "node: {id: a}\nrpc:\n  max_message_bytes: big\n",
        {},
        {"{file}:3: rpc.max_message_bytes: expected an integer, got 'big'"}},
+      {"HoldTimeTooShort",
+       "node: {id: a}\npeering:\n  hold_time_ms: 2\n",
+       {},
+       {"{file}:3: peering.hold_time_ms: must be 0 or 3-86400000 (got 2)"}},
+      {"HoldTimeNotANumber",
+       "node: {id: a}\npeering:\n  hold_time_ms: soon\n",
+       {},
+       {"{file}:3: peering.hold_time_ms: expected an integer number of milliseconds, got 'soon'"}},
+      {"GracefulRestartZero",
+       "node: {id: a}\npeering:\n  graceful_restart_ms: 0\n",
+       {},
+       {"{file}:3: peering.graceful_restart_ms: must be 1-3600000 (got 0)"}},
+      {"UnknownPeeringKey",
+       "node: {id: a}\npeering:\n  hold: 5\n",
+       {},
+       {"{file}:3: peering.hold: unknown key (expected hold_time_ms, graceful_restart_ms)"}},
+      {"HoldTimeFromEnvironment",
+       "node: {id: a}\n",
+       {{"CATALYST_HOLD_TIME_MS", "1"}},
+       {"env CATALYST_HOLD_TIME_MS: must be 0 or 3-86400000 (got 1)"}},
       {"PeerWithoutEndpoint",
        "node: {id: a}\npeers:\n  - name: b\n",
        {},
@@ -473,6 +493,9 @@ admin:
   loopback_only: false
 rpc:
   max_message_bytes: 65536
+peering:
+  hold_time_ms: 30000
+  graceful_restart_ms: 5000
 )";
 
 TEST_F(ConfigFileTest, FullConfig) {
@@ -494,6 +517,8 @@ TEST_F(ConfigFileTest, FullConfig) {
               ElementsAre(PortRange{10000, 10099}, PortRange{10200, 10200}));
   EXPECT_FALSE(config.admin_loopback_only);
   EXPECT_EQ(config.rpc_max_message_bytes, 65536u);
+  EXPECT_EQ(config.hold_time, std::chrono::milliseconds(30000));
+  EXPECT_EQ(config.graceful_restart_time, std::chrono::milliseconds(5000));
 
   state::PeerInfo b;
   b.name = "node-b";

@@ -8,6 +8,7 @@
 
 #include "catalyst/plugins/propagation/data_plane/data_plane_plugin.h"
 #include "catalyst/plugins/propagation/peer_advertiser/peer_advertiser_plugin.h"
+#include "catalyst/plugins/propagation/peer_sessions/peer_sessions_plugin.h"
 #include "catalyst/plugins/propagation/process_supervisor/process_supervisor_plugin.h"
 
 #include "support/describe.h"
@@ -247,6 +248,32 @@ TEST(DataPlanePluginTest, Table) {
        {}},
   };
   runTable(DataPlanePlugin{}, cases);
+}
+
+TEST(PeerSessionsPluginTest, Table) {
+  using control::fx::ClosePeer;
+  using control::fx::ConnectPeer;
+  auto with_a = [] { return StateBuilder("node-b").withPeer(peer("node-a")).build(); };
+  auto without_a = [] { return StateBuilder("node-b").build(); };
+  const std::vector<Case> cases = {
+      {"a peer added or changed is dialled",
+       with_a,
+       {op::UpsertPeer{peer("node-a")}},
+       AddPeer{peer("node-a").info},
+       {ConnectPeer{peer("node-a").info}}},
+      {"a removed peer is closed with NORMAL",
+       without_a,
+       {op::RemovePeer{"node-a"}},
+       RemovePeer{"node-a"},
+       {ClosePeer{"node-a", state::CloseCode::Normal, "Peer removed"}}},
+      {"a refused AddPeer (nothing committed) dials nothing", with_a, {}, AddPeer{}, {}},
+      {"session status changes ask for nothing",
+       with_a,
+       {op::UpsertPeer{peer("node-a")}},
+       PeerSessionUp{"node-a", std::nullopt},
+       {}},
+  };
+  runTable(PeerSessionsPlugin{}, cases);
 }
 
 TEST(ProcessSupervisorPluginTest, Table) {

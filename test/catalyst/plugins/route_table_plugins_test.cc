@@ -125,6 +125,8 @@ TEST(PeerRoutesPluginTest, Table) {
   state::UpdateItem spoofed = addItem(path("node-x", "books"));
   state::UpdateItem bad_origin = addItem(via_a);
   bad_origin.origin_node = "node-z";
+  state::UpdateItem sent_withdrawal = removeItem({"node-c"}, "books");
+  sent_withdrawal.origin_node = "node-a";
   state::UpdateItem bad_name = addItem(via_a);
   bad_name.route.name = "bad name";
 
@@ -153,6 +155,11 @@ TEST(PeerRoutesPluginTest, Table) {
       {"withdrawal by one peer keeps the other's path",
        with_both,
        PeerUpdate{"node-c", {removeItem({"node-c", "node-a"}, "books")}},
+       {op::RemovePath{"node-c", books}},
+       {}},
+      {"withdrawal naming only its sender (as we send them) removes that path",
+       with_both,
+       PeerUpdate{"node-c", {sent_withdrawal}},
        {op::RemovePath{"node-c", books}},
        {}},
       {"last withdrawal clears the route",

@@ -93,7 +93,10 @@ protected:
       options.session.max_message_bytes = kCap;
       endpoint_ = std::make_unique<RpcEndpoint>(
           *dispatcher_, *http_, "/rpc",
-          [] { return rpc::makeStub(std::make_shared<test::InteropApi>()); }, options, *logger_);
+          [](const RpcEndpoint::SessionInfo&) {
+            return rpc::makeStub(std::make_shared<test::InteropApi>());
+          },
+          options, *logger_);
       EXPECT_TRUE(http_->listen());
       return http_->port();
     });

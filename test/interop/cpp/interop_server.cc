@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
   auto disposed = std::make_shared<int>(0);
   rpcnet::RpcEndpoint endpoint(
       *dispatcher, http, "/rpc",
-      [disposed]() { return rpc::makeStub(std::make_shared<test::InteropApi>(disposed)); },
+      [disposed](const rpcnet::RpcEndpoint::SessionInfo&) {
+        return rpc::makeStub(std::make_shared<test::InteropApi>(disposed));
+      },
       rpcnet::RpcEndpointOptions{}, *logger);
   if (auto st = http.listen(); !st) {
     std::cerr << "interop_server: " << st.error().message << "\n";

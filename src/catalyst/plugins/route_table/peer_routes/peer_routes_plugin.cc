@@ -140,7 +140,9 @@ Status validateUpdateItem(const state::UpdateItem& item, const std::string& send
     return invalidArgument(
         fmt::format("nodePath[0]: '{}' is not the sender '{}'", item.node_path.front(), sender));
   }
-  if (item.origin_node != item.node_path.back()) {
+  // A withdrawal names the route by (name, originNode) and comes with the sender's own path
+  // ([sender]): the path it had is gone. Only an add carries the whole path to its origin.
+  if (item.action == state::UpdateItem::Action::Add && item.origin_node != item.node_path.back()) {
     return invalidArgument(fmt::format("originNode: '{}' is not the last nodePath entry '{}'",
                                        item.origin_node, item.node_path.back()));
   }

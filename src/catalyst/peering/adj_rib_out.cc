@@ -1,0 +1,126 @@
+#include "catalyst/peering/adj_rib_out.h"
+
+#include <cstring>
+#include <string_view>
+
+namespace catalyst::peering {
+namespace {
+
+// FNV-1a, 64 bits, over length-prefixed fields (so "ab"+"c" and "a"+"bc" differ).
+class Fnv {
+public:
+  void bytes(const void* data, std::size_t size) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < size; ++i) {
+      h_ = (h_ ^ p[i]) * 0x100000001b3ULL;
+    }
+  }
+  void u64(uint64_t v) { bytes(&v, sizeof v); }
+  void str(std::string_view s) {
+    u64(s.size());
+    bytes(s.data(), s.size());
+  }
+  template <class T> void opt(const std::optional<T>& v) {
+    u64(v.has_value() ? 1 : 0);
+    if (v) {
+      one(*v);
+    }
+  }
+  void one(const std::string& s) { str(s); }
+  void one(uint16_t v) { u64(v); }
+  void one(double v) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, &v, sizeof bits);
+    u64(bits);
+  }
+  void one(state::HealthStatus v) { u64(static_cast<uint64_t>(v)); }
+  uint64_t value() const { return h_; }
+
+private:
+  uint64_t h_ = 0xcbf29ce484222325ULL;
+};
+
+} // namespace
+
+uint64_t digest(const state::UpdateItem& item) {
+  Fnv f;
+  const state::Route& r = item.route;
+  f.str(r.name);
+  f.opt(r.endpoint);
+  f.u64(static_cast<uint64_t>(r.protocol));
+  f.opt(r.region);
+  f.u64(r.tags.size());
+  for (const std::string& t : r.tags) {
+    f.str(t);
+  }
+  f.opt(r.envoy_port);
+  f.opt(r.envoy_address);
+  f.opt(r.health_status);
+  f.opt(r.response_time_ms);
+  f.opt(r.last_checked);
+  f.u64(item.node_path.size());
+  for (const std::string& n : item.node_path) {
+    f.str(n);
+  }
+  f.str(item.origin_node);
+  return f.value();
+}
+
+bool AdjRibOut::push(state::UpdateItem item) {
+  state::RouteKey key{item.route.name, item.origin_node};
+  if (item.action == state::UpdateItem::Action::Add) {
+    const uint64_t d = digest(item);
+    auto [it, inserted] = digests_.try_emplace(key, d);
+    if (!inserted) {
+      if (it->second == d) {
+        ++suppressed_;
+        return false;
+      }
+      it->second = d;
+    }
+  } else if (digests_.erase(key) == 0) {
+    ++suppressed_;
+    return false;
+  }
+  auto queued = queued_at_.find(key);
+  if (queued != queued_at_.end()) {
+    queue_[queued->second] = std::move(item); // the latest word on this route, in its old place
+    return true;
+  }
+  queued_at_.emplace(std::move(key), queue_.size());
+  queue_.push_back(std::move(item));
+  return true;
+}
+
+std::vector<state::UpdateItem> AdjRibOut::take(std::size_t max) {
+  std::vector<state::UpdateItem> out;
+  const std::size_t n = std::min(max, queued());
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    state::UpdateItem& item = queue_[head_ + i];
+    queued_at_.erase(state::RouteKey{item.route.name, item.origin_node});
+    out.push_back(std::move(item));
+  }
+  head_ += n;
+  if (head_ == queue_.size()) {
+    queue_.clear();
+    head_ = 0;
+  } else if (head_ >= 1024 && head_ * 2 >= queue_.size()) {
+    // Under a steady stream the queue never empties: drop the sent front now and then.
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+    for (auto& [key, at] : queued_at_) {
+      at -= head_;
+    }
+    head_ = 0;
+  }
+  return out;
+}
+
+void AdjRibOut::clear() {
+  digests_.clear();
+  queue_.clear();
+  queued_at_.clear();
+  head_ = 0;
+}
+
+} // namespace catalyst::peering

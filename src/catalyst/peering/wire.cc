@@ -1,0 +1,567 @@
+#include "catalyst/peering/wire.h"
+
+#include <array>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace catalyst::peering {
+namespace {
+
+using rpc::Value;
+
+// ---- writing ----
+
+void put(rpc::Object& object, std::string_view key, Value value) {
+  object.push_back(rpc::Member{std::string(key), std::move(value)});
+}
+
+Value stringArray(const std::vector<std::string>& strings) {
+  rpc::Array array;
+  array.reserve(strings.size());
+  for (const std::string& s : strings) {
+    array.emplace_back(s);
+  }
+  return array;
+}
+
+rpc::Object routeMembers(const state::Route& route) {
+  rpc::Object o;
+  o.reserve(14);
+  put(o, "name", route.name);
+  if (route.endpoint) {
+    put(o, "endpoint", *route.endpoint);
+  }
+  put(o, "protocol", state::toString(route.protocol));
+  if (route.region) {
+    put(o, "region", *route.region);
+  }
+  if (!route.tags.empty()) {
+    put(o, "tags", stringArray(route.tags));
+  }
+  if (route.envoy_port) {
+    put(o, "envoyPort", static_cast<double>(*route.envoy_port));
+  }
+  if (route.envoy_address) {
+    put(o, "envoyAddress", *route.envoy_address);
+  }
+  if (route.health_status) {
+    put(o, "healthStatus", state::toString(*route.health_status));
+  }
+  if (route.response_time_ms) {
+    put(o, "responseTimeMs", *route.response_time_ms);
+  }
+  if (route.last_checked) {
+    put(o, "lastChecked", *route.last_checked);
+  }
+  return o;
+}
+
+Value internalRoute(const state::Route& route, Value peer,
+                    const std::vector<std::string>& node_path, std::string_view origin_node,
+                    bool is_stale) {
+  rpc::Object o = routeMembers(route);
+  put(o, "peer", std::move(peer));
+  put(o, "nodePath", stringArray(node_path));
+  put(o, "originNode", origin_node);
+  put(o, "isStale", is_stale);
+  return o;
+}
+
+// ---- reading ----
+
+std::string member(std::string_view path, std::string_view name) {
+  if (path.empty()) {
+    return std::string(name);
+  }
+  return fmt::format("{}.{}", path, name);
+}
+
+std::string element(std::string_view path, std::size_t index) {
+  return fmt::format("{}[{}]", path, index);
+}
+
+Error expected(std::string_view path, std::string_view what) {
+  return invalidArgument(fmt::format("{}: expected {}", path, what));
+}
+
+Error missing(std::string_view path) { return invalidArgument(fmt::format("{}: required", path)); }
+
+// An untrusted string shown in a message: quoted, and cut (on a UTF-8 boundary) when long.
+std::string shown(std::string_view text) {
+  constexpr std::size_t kMaxShown = 64;
+  if (text.size() <= kMaxShown) {
+    return fmt::format("'{}'", text);
+  }
+  std::size_t cut = kMaxShown;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+    --cut;
+  }
+  return fmt::format("'{}...'", text.substr(0, cut));
+}
+
+// The members of an object that a record knows, found in one pass over the object (an object
+// padded with unknown members costs one pass, not one per field). `Field` is an enum class
+// whose last enumerator is `Count`; `names` spells each field as on the wire. A member whose
+// value is `undefined` counts as absent.
+template <class Field> class Members {
+public:
+  static constexpr std::size_t kCount = static_cast<std::size_t>(Field::Count);
+
+  Members(const rpc::Object& object, const std::array<std::string_view, kCount>& names) {
+    for (const rpc::Member& m : object) {
+      if (m.value.isUndefined()) {
+        continue;
+      }
+      for (std::size_t i = 0; i < kCount; ++i) {
+        if (m.key == names[i]) {
+          found_[i] = &m.value;
+          break;
+        }
+      }
+    }
+  }
+
+  // The member's value, or nullptr when it is absent or undefined.
+  const Value* operator[](Field field) const { return found_[static_cast<std::size_t>(field)]; }
+
+private:
+  std::array<const Value*, kCount> found_{};
+};
+
+Result<const rpc::Object*> objectAt(const Value& value, std::string_view path) {
+  if (value.isUndefined()) {
+    return missing(path);
+  }
+  const auto* object = value.as<rpc::Object>();
+  if (object == nullptr) {
+    return expected(path, "an object");
+  }
+  return object;
+}
+
+Result<std::string> stringAt(const Value& value, std::string_view path) {
+  const auto* s = value.as<std::string>();
+  if (s == nullptr) {
+    return expected(path, "a string");
+  }
+  return *s;
+}
+
+Result<std::string> requiredString(const Value* value, std::string_view path) {
+  if (value == nullptr) {
+    return missing(path);
+  }
+  return stringAt(*value, path);
+}
+
+Result<std::optional<std::string>> optionalString(const Value* value, std::string_view path) {
+  if (value == nullptr) {
+    return std::optional<std::string>{};
+  }
+  auto s = stringAt(*value, path);
+  if (!s) {
+    return s.error();
+  }
+  return std::optional<std::string>{std::move(*s)};
+}
+
+// An array of at most `max` strings (`unit` names them in the message); its length is checked
+// before any element is converted.
+Result<std::vector<std::string>> stringsAt(const Value& value, std::string_view path,
+                                           std::size_t max, std::string_view unit) {
+  const auto* array = value.as<rpc::Array>();
+  if (array == nullptr) {
+    return expected(path, "an array");
+  }
+  if (array->size() > max) {
+    return invalidArgument(
+        fmt::format("{}: more than {} {} (got {})", path, max, unit, array->size()));
+  }
+  std::vector<std::string> out;
+  out.reserve(array->size());
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const auto* s = (*array)[i].as<std::string>();
+    if (s == nullptr) {
+      return expected(element(path, i), "a string");
+    }
+    out.push_back(*s);
+  }
+  return out;
+}
+
+Result<double> numberAt(const Value& value, std::string_view path) {
+  const auto* d = value.as<double>();
+  if (d == nullptr) {
+    return expected(path, "a number");
+  }
+  return *d;
+}
+
+enum class RouteField {
+  Name,
+  Endpoint,
+  Protocol,
+  Region,
+  Tags,
+  EnvoyPort,
+  EnvoyAddress,
+  HealthStatus,
+  ResponseTimeMs,
+  LastChecked,
+  Count,
+};
+
+constexpr std::array<std::string_view, static_cast<std::size_t>(RouteField::Count)> kRouteFields{
+    "name",      "endpoint",     "protocol",     "region",         "tags",
+    "envoyPort", "envoyAddress", "healthStatus", "responseTimeMs", "lastChecked",
+};
+
+enum class RouteNeeds { FullRecord, NameOnly };
+
+Result<state::Route> readRoute(const Value& value, std::string_view path, RouteNeeds needs) {
+  auto object = objectAt(value, path);
+  if (!object) {
+    return object.error();
+  }
+  const Members<RouteField> m(**object, kRouteFields);
+  state::Route route;
+
+  auto name = requiredString(m[RouteField::Name], member(path, "name"));
+  if (!name) {
+    return name.error();
+  }
+  route.name = std::move(*name);
+
+  auto endpoint = optionalString(m[RouteField::Endpoint], member(path, "endpoint"));
+  if (!endpoint) {
+    return endpoint.error();
+  }
+  route.endpoint = std::move(*endpoint);
+
+  if (const Value* v = m[RouteField::Protocol]) {
+    auto text = stringAt(*v, member(path, "protocol"));
+    if (!text) {
+      return text.error();
+    }
+    const std::optional<state::Protocol> protocol = state::parseProtocol(*text);
+    if (!protocol) {
+      return invalidArgument(fmt::format(
+          "{}: must be one of http, http:graphql, http:gql, http:grpc, tcp, udp (got {})",
+          member(path, "protocol"), shown(*text)));
+    }
+    route.protocol = *protocol;
+  } else if (needs == RouteNeeds::FullRecord) {
+    return missing(member(path, "protocol"));
+  }
+
+  auto region = optionalString(m[RouteField::Region], member(path, "region"));
+  if (!region) {
+    return region.error();
+  }
+  route.region = std::move(*region);
+
+  if (const Value* v = m[RouteField::Tags]) {
+    auto tags = stringsAt(*v, member(path, "tags"), state::kMaxTags, "tags");
+    if (!tags) {
+      return tags.error();
+    }
+    route.tags = std::move(*tags);
+  }
+
+  if (const Value* v = m[RouteField::EnvoyPort]) {
+    const std::string where = member(path, "envoyPort");
+    auto port = numberAt(*v, where);
+    if (!port) {
+      return port.error();
+    }
+    if (!(*port >= 0 && *port <= std::numeric_limits<uint16_t>::max()) ||
+        std::trunc(*port) != *port) {
+      return invalidArgument(fmt::format("{}: must be an integer 0-65535 (got {})", where, *port));
+    }
+    route.envoy_port = static_cast<uint16_t>(*port);
+  }
+
+  auto envoy_address = optionalString(m[RouteField::EnvoyAddress], member(path, "envoyAddress"));
+  if (!envoy_address) {
+    return envoy_address.error();
+  }
+  route.envoy_address = std::move(*envoy_address);
+
+  if (const Value* v = m[RouteField::HealthStatus]) {
+    const std::string where = member(path, "healthStatus");
+    auto text = stringAt(*v, where);
+    if (!text) {
+      return text.error();
+    }
+    route.health_status = state::parseHealthStatus(*text);
+    if (!route.health_status) {
+      return invalidArgument(
+          fmt::format("{}: must be \"up\" or \"down\" (got {})", where, shown(*text)));
+    }
+  }
+
+  // The reference allows null here (`number | null`); null means "not measured".
+  if (const Value* v = m[RouteField::ResponseTimeMs]; v != nullptr && !v->isNull()) {
+    const std::string where = member(path, "responseTimeMs");
+    auto ms = numberAt(*v, where);
+    if (!ms) {
+      return ms.error();
+    }
+    if (!std::isfinite(*ms)) {
+      return invalidArgument(fmt::format("{}: must be a finite number", where));
+    }
+    route.response_time_ms = *ms;
+  }
+
+  auto last_checked = optionalString(m[RouteField::LastChecked], member(path, "lastChecked"));
+  if (!last_checked) {
+    return last_checked.error();
+  }
+  route.last_checked = std::move(*last_checked);
+
+  if (auto st = state::validateRoute(route); !st) {
+    return invalidArgument(member(path, st.error().message));
+  }
+  return route;
+}
+
+enum class ItemField { Action, Route, NodePath, OriginNode, Count };
+
+constexpr std::array<std::string_view, static_cast<std::size_t>(ItemField::Count)> kItemFields{
+    "action", "route", "nodePath", "originNode"};
+
+Result<state::UpdateItem> readItem(const Value& value, std::string_view path) {
+  auto object = objectAt(value, path);
+  if (!object) {
+    return object.error();
+  }
+  const Members<ItemField> m(**object, kItemFields);
+  state::UpdateItem item;
+
+  const std::string action_path = member(path, "action");
+  auto action = requiredString(m[ItemField::Action], action_path);
+  if (!action) {
+    return action.error();
+  }
+  if (*action == "add") {
+    item.action = state::UpdateItem::Action::Add;
+  } else if (*action == "remove") {
+    item.action = state::UpdateItem::Action::Remove;
+  } else {
+    return invalidArgument(
+        fmt::format("{}: must be \"add\" or \"remove\" (got {})", action_path, shown(*action)));
+  }
+
+  const std::string route_path = member(path, "route");
+  const Value* route_value = m[ItemField::Route];
+  if (route_value == nullptr) {
+    return missing(route_path);
+  }
+  auto route = readRoute(*route_value, route_path,
+                         item.action == state::UpdateItem::Action::Remove ? RouteNeeds::NameOnly
+                                                                          : RouteNeeds::FullRecord);
+  if (!route) {
+    return route.error();
+  }
+  item.route = std::move(*route);
+
+  const std::string node_path_path = member(path, "nodePath");
+  const Value* node_path = m[ItemField::NodePath];
+  if (node_path == nullptr) {
+    return missing(node_path_path);
+  }
+  auto ids = stringsAt(*node_path, node_path_path, state::kMaxNodePathLength, "node ids");
+  if (!ids) {
+    return ids.error();
+  }
+  item.node_path = std::move(*ids);
+
+  auto origin = requiredString(m[ItemField::OriginNode], member(path, "originNode"));
+  if (!origin) {
+    return origin.error();
+  }
+  item.origin_node = std::move(*origin);
+  return item;
+}
+
+enum class PeerField { Name, Domains, Endpoint, Labels, PeerToken, EnvoyAddress, Count };
+
+constexpr std::array<std::string_view, static_cast<std::size_t>(PeerField::Count)> kPeerFields{
+    "name", "domains", "endpoint", "labels", "peerToken", "envoyAddress"};
+
+} // namespace
+
+rpc::Value toValue(const state::Route& route) { return routeMembers(route); }
+
+rpc::Value toValue(const state::UpdateItem& item) {
+  rpc::Object o;
+  o.reserve(4);
+  put(o, "action", item.action == state::UpdateItem::Action::Add ? "add" : "remove");
+  put(o, "route", toValue(item.route));
+  put(o, "nodePath", stringArray(item.node_path));
+  put(o, "originNode", item.origin_node);
+  return o;
+}
+
+rpc::Value updateBatchValue(std::span<const state::UpdateItem> items) {
+  rpc::Array updates;
+  updates.reserve(items.size());
+  for (const state::UpdateItem& item : items) {
+    updates.push_back(toValue(item));
+  }
+  rpc::Object o;
+  put(o, "updates", std::move(updates));
+  return o;
+}
+
+rpc::Value toValue(const state::PeerInfo& peer, TokenVisibility token) {
+  rpc::Object o;
+  o.reserve(6);
+  put(o, "name", peer.name);
+  put(o, "domains", stringArray(peer.domains));
+  if (peer.endpoint) {
+    put(o, "endpoint", *peer.endpoint);
+  }
+  if (!peer.labels.empty()) {
+    rpc::Object labels;
+    labels.reserve(peer.labels.size());
+    for (const auto& [key, value] : peer.labels) {
+      put(labels, key, value);
+    }
+    put(o, "labels", std::move(labels));
+  }
+  if (peer.peer_token && token == TokenVisibility::Include) {
+    put(o, "peerToken", *peer.peer_token);
+  }
+  if (peer.envoy_address) {
+    put(o, "envoyAddress", *peer.envoy_address);
+  }
+  return o;
+}
+
+rpc::Value internalRouteValue(const state::Route& route, std::string_view peer,
+                              const std::vector<std::string>& node_path,
+                              std::string_view origin_node, bool is_stale) {
+  return internalRoute(route, peer, node_path, origin_node, is_stale);
+}
+
+rpc::Value internalRouteValue(const state::Route& route, const state::PeerInfo& peer,
+                              const std::vector<std::string>& node_path,
+                              std::string_view origin_node, bool is_stale) {
+  return internalRoute(route, toValue(peer, TokenVisibility::Omit), node_path, origin_node,
+                       is_stale);
+}
+
+Result<state::Route> routeFromValue(const rpc::Value& value, std::string_view path) {
+  return readRoute(value, path, RouteNeeds::FullRecord);
+}
+
+Result<state::UpdateItem> updateItemFromValue(const rpc::Value& value, std::string_view path) {
+  return readItem(value, path);
+}
+
+Result<std::vector<state::UpdateItem>> updateBatchFromValue(const rpc::Value& update,
+                                                            std::size_t max_items) {
+  auto object = objectAt(update, "update");
+  if (!object) {
+    return object.error();
+  }
+  const Value* updates = update.find("updates");
+  if (updates == nullptr || updates->isUndefined()) {
+    return missing("updates");
+  }
+  const auto* array = updates->as<rpc::Array>();
+  if (array == nullptr) {
+    return expected("updates", "an array");
+  }
+  if (array->size() > max_items) {
+    return invalidArgument(
+        fmt::format("updates: {} items in one update (at most {})", array->size(), max_items));
+  }
+  std::vector<state::UpdateItem> items;
+  items.reserve(array->size());
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    auto item = readItem((*array)[i], element("updates", i));
+    if (!item) {
+      return item.error();
+    }
+    items.push_back(std::move(*item));
+  }
+  return items;
+}
+
+Result<state::PeerInfo> peerInfoFromValue(const rpc::Value& value, std::string_view path) {
+  auto object = objectAt(value, path);
+  if (!object) {
+    return object.error();
+  }
+  const Members<PeerField> m(**object, kPeerFields);
+  state::PeerInfo peer;
+
+  const std::string name_path = member(path, "name");
+  auto name = requiredString(m[PeerField::Name], name_path);
+  if (!name) {
+    return name.error();
+  }
+  if (auto st = state::validateName(*name); !st) {
+    return invalidArgument(fmt::format("{}: {}", name_path, st.error().message));
+  }
+  peer.name = std::move(*name);
+
+  const std::string domains_path = member(path, "domains");
+  const Value* domains = m[PeerField::Domains];
+  if (domains == nullptr) {
+    return missing(domains_path);
+  }
+  auto domain_list =
+      stringsAt(*domains, domains_path, std::numeric_limits<std::size_t>::max(), "domains");
+  if (!domain_list) {
+    return domain_list.error();
+  }
+  peer.domains = std::move(*domain_list);
+
+  auto endpoint = optionalString(m[PeerField::Endpoint], member(path, "endpoint"));
+  if (!endpoint) {
+    return endpoint.error();
+  }
+  peer.endpoint = std::move(*endpoint);
+
+  if (const Value* v = m[PeerField::Labels]) {
+    const std::string labels_path = member(path, "labels");
+    const auto* labels = v->as<rpc::Object>();
+    if (labels == nullptr) {
+      return expected(labels_path, "an object");
+    }
+    for (const rpc::Member& label : *labels) {
+      if (label.value.isUndefined()) {
+        continue;
+      }
+      const std::string_view key = label.key;
+      auto text = stringAt(label.value,
+                           member(labels_path, key.size() <= 64 ? std::string(key) : shown(key)));
+      if (!text) {
+        return text.error();
+      }
+      peer.labels.insert_or_assign(label.key, std::move(*text));
+    }
+  }
+
+  auto token = optionalString(m[PeerField::PeerToken], member(path, "peerToken"));
+  if (!token) {
+    return token.error();
+  }
+  peer.peer_token = std::move(*token);
+
+  auto envoy_address = optionalString(m[PeerField::EnvoyAddress], member(path, "envoyAddress"));
+  if (!envoy_address) {
+    return envoy_address.error();
+  }
+  peer.envoy_address = std::move(*envoy_address);
+  return peer;
+}
+
+} // namespace catalyst::peering

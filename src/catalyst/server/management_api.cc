@@ -1,0 +1,429 @@
+#include "catalyst/server/management_api.h"
+
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include <boost/json.hpp>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalyst/peering/wire.h"
+#include "catalyst/rpc/target.h"
+
+namespace catalyst::server {
+namespace {
+
+namespace json = boost::json;
+constexpr std::string_view kRuntimeFile = "runtime.json";
+
+rpc::Value success() { return rpc::object({{"success", true}}); }
+rpc::Value failure(std::string error) {
+  return rpc::object({{"success", false}, {"error", std::move(error)}});
+}
+
+// --- rpc::Value <-> JSON for runtime.json (plain data only: what the wire codec produces).
+
+json::value toJsonImpl(const rpc::Value& v) {
+  if (const auto* b = v.as<bool>()) {
+    return *b;
+  }
+  if (const auto* d = v.as<double>()) {
+    return *d;
+  }
+  if (const auto* s = v.as<std::string>()) {
+    return json::string(*s);
+  }
+  if (const auto* a = v.as<rpc::Array>()) {
+    json::array out;
+    for (const rpc::Value& e : *a) {
+      out.push_back(toJsonImpl(e));
+    }
+    return out;
+  }
+  if (const auto* o = v.as<rpc::Object>()) {
+    json::object out;
+    for (const rpc::Member& m : *o) {
+      if (!m.value.isUndefined()) {
+        out[m.key] = toJsonImpl(m.value);
+      }
+    }
+    return out;
+  }
+  return nullptr;
+}
+
+json::value toJson(const rpc::Value& v) { return toJsonImpl(v); }
+
+rpc::Value fromJson(const json::value& v) {
+  switch (v.kind()) {
+  case json::kind::bool_:
+    return v.get_bool();
+  case json::kind::int64:
+  case json::kind::uint64:
+  case json::kind::double_:
+    return v.to_number<double>();
+  case json::kind::string:
+    return std::string(v.get_string());
+  case json::kind::array: {
+    rpc::Array out;
+    for (const json::value& e : v.get_array()) {
+      out.push_back(fromJson(e));
+    }
+    return out;
+  }
+  case json::kind::object: {
+    rpc::Object out;
+    for (const auto& [key, value] : v.get_object()) {
+      out.push_back(rpc::Member{std::string(key), fromJson(value)});
+    }
+    return out;
+  }
+  case json::kind::null:
+    return nullptr;
+  }
+  return rpc::Value();
+}
+
+std::string firstRejection(const control::PipelineResult& result) {
+  return result.rejections.front().message;
+}
+
+} // namespace
+
+boost::json::value valueToJson(const rpc::Value& value) { return toJson(value); }
+
+Result<RuntimeState> loadRuntimeState(const std::filesystem::path& dir) {
+  const std::filesystem::path file = dir / kRuntimeFile;
+  std::ifstream in(file);
+  if (!in) {
+    return RuntimeState{};
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto fail = [&](const std::string& why) {
+    return invalidArgument(fmt::format("{}: {}", file.string(), why));
+  };
+  boost::system::error_code ec;
+  json::value doc = json::parse(text.str(), ec);
+  if (ec || !doc.is_object()) {
+    return fail("not a JSON object (" + (ec ? ec.message() : std::string("wrong type")) + ")");
+  }
+  RuntimeState runtime;
+  if (const json::value* peers = doc.as_object().if_contains("peers")) {
+    if (!peers->is_array()) {
+      return fail("peers: expected an array");
+    }
+    for (const json::value& p : peers->get_array()) {
+      Result<state::PeerInfo> info = peering::peerInfoFromValue(fromJson(p), "peers[]");
+      if (!info) {
+        return fail(info.error().message);
+      }
+      runtime.peers.emplace(info->name, *info);
+    }
+  }
+  if (const json::value* routes = doc.as_object().if_contains("routes")) {
+    if (!routes->is_array()) {
+      return fail("routes: expected an array");
+    }
+    for (const json::value& r : routes->get_array()) {
+      Result<state::Route> route = peering::routeFromValue(fromJson(r), "routes[]");
+      if (!route) {
+        return fail(route.error().message);
+      }
+      runtime.routes.emplace(route->name, *route);
+    }
+  }
+  return runtime;
+}
+
+Status saveRuntimeState(const std::filesystem::path& dir, const RuntimeState& runtime) {
+  json::array peers;
+  for (const auto& [name, info] : runtime.peers) {
+    peers.push_back(toJson(peering::toValue(info, peering::TokenVisibility::Include)));
+  }
+  json::array routes;
+  for (const auto& [name, route] : runtime.routes) {
+    routes.push_back(toJson(peering::toValue(route)));
+  }
+  json::object doc;
+  doc["peers"] = std::move(peers);
+  doc["routes"] = std::move(routes);
+  const std::string text = json::serialize(doc) + "\n";
+
+  const std::filesystem::path file = dir / kRuntimeFile;
+  const std::filesystem::path temp = dir / (std::string(kRuntimeFile) + ".tmp");
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return unavailable(fmt::format("{}: {}", temp.string(), std::strerror(errno)));
+  }
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return unavailable(fmt::format("{}: {}", temp.string(), std::strerror(err)));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  std::error_code ec;
+  std::filesystem::rename(temp, file, ec);
+  if (ec) {
+    return unavailable(fmt::format("{}: {}", file.string(), ec.message()));
+  }
+  return {};
+}
+
+ManagementApi::ManagementApi(event::Dispatcher& dispatcher, control::ControlLoop& loop,
+                             const auth::TokenAuthority& tokens,
+                             const peering::PeeringService& peering,
+                             std::filesystem::path state_dir, RuntimeState runtime, Logger& logger)
+    : dispatcher_(dispatcher), loop_(loop), tokens_(tokens), peering_(peering),
+      state_dir_(std::move(state_dir)), runtime_(std::move(runtime)), logger_(logger) {}
+
+Result<auth::Claims> ManagementApi::checkAdmin(std::string_view token) {
+  const int64_t now_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                               dispatcher_.timeSource().systemTime().time_since_epoch())
+                               .count();
+  auth::VerifyResult claims = tokens_.verify(token, now_unix);
+  if (!claims) {
+    ++refusals_[std::string(auth::reasonName(claims.error().reason))];
+    return permissionDenied("invalid token: " + claims.error().message);
+  }
+  if (claims->role != auth::Role::Admin) {
+    ++refusals_["wrong_role"];
+    return permissionDenied(fmt::format("token role '{}' may not manage this node (an 'admin' "
+                                        "token is needed)",
+                                        auth::toString(claims->role)));
+  }
+  return *claims;
+}
+
+namespace {
+
+// A client object whose members are functions (as the reference's clients are).
+template <class Self>
+rpc::Value clientObject(
+    const std::shared_ptr<Self>& self,
+    std::initializer_list<
+        std::pair<std::string_view, std::function<rpc::Promise<rpc::Value>(Self&, rpc::Args)>>>
+        methods) {
+  rpc::Object out;
+  std::weak_ptr<Self> weak = self;
+  for (const auto& [name, method] : methods) {
+    out.push_back(rpc::Member{
+        std::string(name), rpc::makeFunctionStub([weak, method = method](rpc::Args args) {
+          auto s = weak.lock();
+          if (!s) {
+            return rpc::Promise<rpc::Value>::resolved(failure("the node is shutting down"));
+          }
+          return method(*s, std::move(args));
+        })});
+  }
+  return out;
+}
+
+using R = rpc::Promise<rpc::Value>;
+
+} // namespace
+
+rpc::Value ManagementApi::networkClient(std::string_view token) {
+  if (Result<auth::Claims> claims = checkAdmin(token); !claims) {
+    return failure(claims.error().message);
+  }
+  if (network_client_.isUndefined()) {
+    network_client_ = clientObject<ManagementApi>(
+        shared_from_this(),
+        {{"addPeer", [](ManagementApi& m, rpc::Args a) { return m.addPeer(a, false); }},
+         {"updatePeer", [](ManagementApi& m, rpc::Args a) { return m.addPeer(a, true); }},
+         {"removePeer", [](ManagementApi& m, rpc::Args a) { return m.removePeer(a); }},
+         {"listPeers", [](ManagementApi& m, rpc::Args) { return R::resolved(m.listPeers()); }}});
+  }
+  return rpc::object({{"success", true}, {"client", network_client_}});
+}
+
+rpc::Value ManagementApi::dataChannelClient(std::string_view token) {
+  if (Result<auth::Claims> claims = checkAdmin(token); !claims) {
+    return failure(claims.error().message);
+  }
+  if (data_channel_client_.isUndefined()) {
+    data_channel_client_ = clientObject<ManagementApi>(
+        shared_from_this(),
+        {{"addRoute", [](ManagementApi& m, rpc::Args a) { return m.addRoute(a); }},
+         {"removeRoute", [](ManagementApi& m, rpc::Args a) { return m.removeRoute(a); }},
+         {"listRoutes", [](ManagementApi& m, rpc::Args) { return R::resolved(m.listRoutes()); }},
+         {"explainRoute",
+          [](ManagementApi& m, rpc::Args a) { return R::resolved(m.explainRoute(a)); }}});
+  }
+  return rpc::object({{"success", true}, {"client", data_channel_client_}});
+}
+
+rpc::Promise<rpc::Value> ManagementApi::submit(control::Event event,
+                                               std::function<void()> on_success) {
+  auto [promise, resolver] = R::make();
+  std::weak_ptr<ManagementApi> weak = weak_from_this();
+  loop_.submit(std::move(event), [weak, resolver = resolver, on_success = std::move(on_success)](
+                                     const control::PipelineResult& result) {
+    if (!result.rejections.empty()) {
+      resolver.resolve(failure(firstRejection(result)));
+      return;
+    }
+    if (auto self = weak.lock()) {
+      on_success();
+      self->persist();
+    }
+    resolver.resolve(success());
+  });
+  return promise;
+}
+
+void ManagementApi::persist() {
+  if (Status st = saveRuntimeState(state_dir_, runtime_); !st) {
+    logger_.error("cannot keep run-time peers and routes: {}", st.error().message);
+  }
+}
+
+rpc::Promise<rpc::Value> ManagementApi::addPeer(const rpc::Args& args, bool must_exist) {
+  Result<state::PeerInfo> info = peering::peerInfoFromValue(args[0], "peer");
+  if (!info) {
+    return R::resolved(failure(info.error().message));
+  }
+  if (must_exist && loop_.state().findPeer(info->name) == nullptr) {
+    return R::resolved(failure(fmt::format("no peer named '{}'", info->name)));
+  }
+  state::PeerInfo copy = *info;
+  return submit(control::ev::AddPeer{*info},
+                [this, copy]() { runtime_.peers.insert_or_assign(copy.name, copy); });
+}
+
+rpc::Promise<rpc::Value> ManagementApi::removePeer(const rpc::Args& args) {
+  const rpc::Value* name = args[0].find("name");
+  if (name == nullptr || !name->is<std::string>()) {
+    return R::resolved(failure("name: expected a string"));
+  }
+  std::string n = *name->as<std::string>();
+  return submit(control::ev::RemovePeer{n}, [this, n]() { runtime_.peers.erase(n); });
+}
+
+rpc::Value ManagementApi::listPeers() const {
+  std::map<std::string, peering::PeerSessionView> sessions;
+  for (peering::PeerSessionView& v : peering_.sessions()) {
+    sessions.emplace(v.name, std::move(v));
+  }
+  rpc::Array peers;
+  for (const auto& [name, peer] : loop_.state().peers()) {
+    rpc::Value v = peering::toValue(peer.info, peering::TokenVisibility::Omit);
+    v.set("connectionStatus", std::string(state::toString(peer.status)));
+    if (auto it = sessions.find(name); it != sessions.end()) {
+      v.set("outboundConnected", it->second.outbound_up);
+      v.set("advertisedRoutes", static_cast<double>(it->second.advertised));
+      if (!it->second.last_error.empty()) {
+        v.set("lastError", it->second.last_error);
+      }
+    }
+    peers.push_back(std::move(v));
+  }
+  return rpc::object({{"success", true}, {"peers", std::move(peers)}});
+}
+
+rpc::Promise<rpc::Value> ManagementApi::addRoute(const rpc::Args& args) {
+  Result<state::Route> route = peering::routeFromValue(args[0], "route");
+  if (!route) {
+    return R::resolved(failure(route.error().message));
+  }
+  state::Route copy = *route;
+  return submit(control::ev::AddRoute{*route, state::RouteSource::Admin},
+                [this, copy]() { runtime_.routes.insert_or_assign(copy.name, copy); });
+}
+
+rpc::Promise<rpc::Value> ManagementApi::removeRoute(const rpc::Args& args) {
+  const rpc::Value* name = args[0].find("name");
+  if (name == nullptr || !name->is<std::string>()) {
+    return R::resolved(failure("name: expected a string"));
+  }
+  std::string n = *name->as<std::string>();
+  return submit(control::ev::RemoveRoute{n}, [this, n]() { runtime_.routes.erase(n); });
+}
+
+rpc::Value ManagementApi::listRoutes() const {
+  const state::NodeState& s = loop_.state();
+  rpc::Array local;
+  for (const auto& [name, route] : s.localRoutes()) {
+    state::Route shown = route.route;
+    shown.envoy_port = s.portFor({name, s.self().name});
+    if (!s.self().envoy_address.empty()) {
+      shown.envoy_address = s.self().envoy_address;
+    }
+    local.push_back(peering::toValue(shown));
+  }
+  rpc::Array internal;
+  for (const state::RouteKey& key : s.learnedKeysSorted()) {
+    const state::LearnedPath* best = s.findBest(key);
+    const state::Peer* peer = s.findPeer(best->peer);
+    state::PeerInfo info =
+        peer != nullptr ? peer->info : state::PeerInfo{best->peer, {}, {}, {}, {}, {}};
+    internal.push_back(peering::internalRouteValue(best->route, info, best->node_path,
+                                                   best->origin_node, best->is_stale));
+  }
+  return rpc::object(
+      {{"success", true}, {"local", std::move(local)}, {"internal", std::move(internal)}});
+}
+
+rpc::Value ManagementApi::explainRoute(const rpc::Args& args) const {
+  const rpc::Value* name = args[0].find("name");
+  if (name == nullptr || !name->is<std::string>()) {
+    return failure("name: expected a string");
+  }
+  const std::string& n = *name->as<std::string>();
+  const state::NodeState& s = loop_.state();
+  rpc::Array routes;
+  if (const state::LocalRoute* local = s.findLocalRoute(n)) {
+    routes.push_back(rpc::object({{"name", n},
+                                  {"originNode", s.self().name},
+                                  {"local", true},
+                                  {"reason", "a local route always wins"},
+                                  {"route", peering::toValue(local->route)}}));
+  }
+  for (const auto& [key, learned] : s.learned()) {
+    if (key.name != n || learned.paths.empty()) {
+      continue;
+    }
+    const state::LearnedPath* best = s.findBest(key);
+    rpc::Array candidates;
+    for (const auto& [peer, path] : learned.paths) {
+      const bool chosen = best != nullptr && best->peer == peer;
+      std::string why = chosen ? "best path" : "";
+      if (!chosen && best != nullptr) {
+        why = "lost to " + best->peer + ": " + state::preferenceReason(*best, path);
+      }
+      rpc::Array node_path;
+      for (const std::string& hop : path.node_path) {
+        node_path.emplace_back(hop);
+      }
+      candidates.push_back(rpc::object(
+          {{"peer", peer},
+           {"nodePath", std::move(node_path)},
+           {"isStale", path.is_stale},
+           {"healthStatus", std::string(state::toString(
+                                path.route.health_status.value_or(state::HealthStatus::Up)))},
+           {"chosen", chosen},
+           {"reason", why}}));
+    }
+    routes.push_back(rpc::object({{"name", n},
+                                  {"originNode", key.origin_node},
+                                  {"local", false},
+                                  {"best", best != nullptr ? rpc::Value(best->peer) : rpc::Value()},
+                                  {"candidates", std::move(candidates)}}));
+  }
+  if (routes.empty()) {
+    return failure(fmt::format("no route named '{}' on this node", n));
+  }
+  return rpc::object({{"success", true}, {"routes", std::move(routes)}});
+}
+
+} // namespace catalyst::server

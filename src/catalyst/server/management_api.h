@@ -1,0 +1,88 @@
+#pragma once
+
+// The management clients of the node's RPC surface (peering.md §2), for operators and the CLI:
+//   getNetworkClient(token)     -> {addPeer, updatePeer, removePeer, listPeers}
+//   getDataChannelClient(token) -> {addRoute, removeRoute, listRoutes, explainRoute}
+// Both need an `admin` token. Every method answers {success: true, ...} or {success: false,
+// error}; a call that changes nothing answers "No state change", as the reference does.
+//
+// Peers and routes added (or changed) here are kept in `<state dir>/runtime.json` (mode 0600:
+// it holds peer tokens), replaced atomically on every change, and loaded again by the next
+// start, so a restarted node re-dials its peers and re-announces its routes by itself. The
+// config file stays authoritative for what it lists: a peer or route of the config changed
+// here keeps the change until the node restarts.
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <boost/json/value.hpp>
+
+#include "catalyst/auth/token_authority.h"
+#include "catalyst/common/logging.h"
+#include "catalyst/common/result.h"
+#include "catalyst/control/control_loop.h"
+#include "catalyst/event/dispatcher.h"
+#include "catalyst/peering/peering_service.h"
+#include "catalyst/rpc/value.h"
+#include "catalyst/state/peer.h"
+#include "catalyst/state/route.h"
+
+namespace catalyst::server {
+
+// Plain data (no stubs, no special values) as JSON, for /api/state and runtime.json.
+boost::json::value valueToJson(const rpc::Value& value);
+
+// What runtime.json holds.
+struct RuntimeState {
+  std::map<std::string, state::PeerInfo> peers;
+  std::map<std::string, state::Route> routes;
+  bool operator==(const RuntimeState&) const = default;
+};
+
+// Reads `<dir>/runtime.json`; an absent file is an empty state; a damaged one is an error that
+// names the file (the node then refuses to start rather than forget peers silently).
+Result<RuntimeState> loadRuntimeState(const std::filesystem::path& dir);
+// Writes it to a temporary file (mode 0600), flushes and renames it over runtime.json.
+Status saveRuntimeState(const std::filesystem::path& dir, const RuntimeState& runtime);
+
+class ManagementApi : public std::enable_shared_from_this<ManagementApi> {
+public:
+  ManagementApi(event::Dispatcher& dispatcher, control::ControlLoop& loop,
+                const auth::TokenAuthority& tokens, const peering::PeeringService& peering,
+                std::filesystem::path state_dir, RuntimeState runtime, Logger& logger);
+
+  // The factories' answers.
+  rpc::Value networkClient(std::string_view token);
+  rpc::Value dataChannelClient(std::string_view token);
+
+  // Refusals of the management RPCs, by reason (for /metrics).
+  const std::map<std::string, uint64_t>& refusals() const { return refusals_; }
+
+private:
+  Result<auth::Claims> checkAdmin(std::string_view token);
+  rpc::Promise<rpc::Value> submit(control::Event event, std::function<void()> on_success);
+  void persist();
+
+  rpc::Promise<rpc::Value> addPeer(const rpc::Args& args, bool must_exist);
+  rpc::Promise<rpc::Value> removePeer(const rpc::Args& args);
+  rpc::Value listPeers() const;
+  rpc::Promise<rpc::Value> addRoute(const rpc::Args& args);
+  rpc::Promise<rpc::Value> removeRoute(const rpc::Args& args);
+  rpc::Value listRoutes() const;
+  rpc::Value explainRoute(const rpc::Args& args) const;
+
+  event::Dispatcher& dispatcher_;
+  control::ControlLoop& loop_;
+  const auth::TokenAuthority& tokens_;
+  const peering::PeeringService& peering_;
+  std::filesystem::path state_dir_;
+  RuntimeState runtime_;
+  Logger& logger_;
+  std::map<std::string, uint64_t> refusals_;
+  rpc::Value network_client_;
+  rpc::Value data_channel_client_;
+};
+
+} // namespace catalyst::server

@@ -1,0 +1,110 @@
+#pragma once
+
+// A network of real catalyst-node processes on 127.0.0.1 for peering tests: each node gets a
+// port, a state directory and a YAML config; link() configures two nodes as peers of each
+// other, with tokens minted by each side's own key (as `catalyst-node token mint` does).
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "catalyst/rpc/value.h"
+
+#include "support/process.h"
+
+namespace catalyst::test {
+
+struct NodeOptions {
+  std::vector<std::string> routes; // local routes in the config: http://127.0.0.1:9/<name>
+  std::chrono::milliseconds hold_time{90'000};
+  std::string dataplane = "embedded";
+  std::optional<std::chrono::milliseconds> graceful_restart; // peering.graceful_restart_ms
+  std::string extra_yaml;                                    // appended to the config as is
+
+  NodeOptions& withRoutes(std::vector<std::string> names) {
+    routes = std::move(names);
+    return *this;
+  }
+  NodeOptions& withHoldTime(std::chrono::milliseconds ms) {
+    hold_time = ms;
+    return *this;
+  }
+  NodeOptions& withDataPlane(std::string mode) {
+    dataplane = std::move(mode);
+    return *this;
+  }
+};
+
+class Cluster {
+public:
+  explicit Cluster(std::string binary);
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+  Cluster(Cluster&&) = delete;
+  Cluster& operator=(Cluster&&) = delete;
+
+  // Declares a node (not started). Names are short ("a"); node ids are "node-a".
+  void add(const std::string& name, NodeOptions options = {});
+  // Makes `a` and `b` peers of each other (both configs list the other, with a token the
+  // other minted). Before start().
+  void link(const std::string& a, const std::string& b);
+
+  // Writes the config and starts the node; waits until /health answers.
+  void start(const std::string& name);
+  void startAll();
+  // SIGTERM and wait; or SIGKILL.
+  void stop(const std::string& name);
+  void kill(const std::string& name);
+  void signal(const std::string& name, int sig);
+  bool running(const std::string& name) const;
+
+  static std::string id(const std::string& name) { return "node-" + name; }
+  uint16_t port(const std::string& name) const;
+  std::string stateDir(const std::string& name) const;
+  Process& process(const std::string& name);
+  // The token `issuer` mints for `subject` (any node id), with `role` ("peer", "admin") and
+  // `ttl`, at `now_unix` (default: now).
+  std::string mint(const std::string& issuer, const std::string& subject,
+                   const std::string& role = "peer",
+                   std::chrono::seconds ttl = std::chrono::hours(1),
+                   std::optional<int64_t> now_unix = std::nullopt) const;
+  std::string adminToken(const std::string& name) const;
+
+  // GET /api/state, parsed (null when the node does not answer).
+  boost::json::value state(const std::string& name) const;
+  // The best learned route `route` of origin node `origin` at `name`, or null.
+  boost::json::value learned(const std::string& name, const std::string& route,
+                             const std::string& origin) const;
+  std::size_t learnedCount(const std::string& name) const;
+  std::string metrics(const std::string& name) const;
+  // The value of one sample of /metrics ("catalyst_rejections_total{reason=\"x\"}"); 0 if absent.
+  double metric(const std::string& name, const std::string& sample) const;
+
+  // Calls `method` on the client of `factory` ("getDataChannelClient", "getNetworkClient")
+  // with an admin token, over an HTTP batch; returns the answer ({success, ...}).
+  rpc::Value admin(const std::string& name, const std::string& factory, const std::string& method,
+                   rpc::Value arg) const;
+
+  // Output of the node's stderr (its log), for failure messages.
+  std::string log(const std::string& name);
+
+private:
+  struct Node;
+  std::string writeConfig(const Node& node) const;
+
+  std::string binary_;
+  TempDir dir_;
+  std::map<std::string, std::unique_ptr<Node>> nodes_;
+};
+
+// Calls getX(token).client.method(arg) on ws://127.0.0.1:port/rpc over an HTTP batch.
+rpc::Value batchCall(uint16_t port, const std::string& factory, const std::string& token,
+                     const std::string& method, rpc::Value arg);
+
+} // namespace catalyst::test
