@@ -257,6 +257,7 @@ rpc::Value ManagementApi::dataChannelClient(std::string_view token) {
         {{"addRoute", [](ManagementApi& m, rpc::Args a) { return m.addRoute(a); }},
          {"removeRoute", [](ManagementApi& m, rpc::Args a) { return m.removeRoute(a); }},
          {"listRoutes", [](ManagementApi& m, rpc::Args) { return R::resolved(m.listRoutes()); }},
+         {"addRoutes", [](ManagementApi& m, rpc::Args a) { return m.addRoutes(a); }},
          {"explainRoute",
           [](ManagementApi& m, rpc::Args a) { return R::resolved(m.explainRoute(a)); }}});
   }
@@ -339,6 +340,71 @@ rpc::Promise<rpc::Value> ManagementApi::addRoute(const rpc::Args& args) {
   state::Route copy = *route;
   return submit(control::ev::AddRoute{*route, state::RouteSource::Admin},
                 [this, copy]() { runtime_.routes.insert_or_assign(copy.name, copy); });
+}
+
+rpc::Promise<rpc::Value> ManagementApi::addRoutes(const rpc::Args& args) {
+  const rpc::Value* list = args[0].find("routes");
+  if (list == nullptr || !list->is<rpc::Array>()) {
+    return R::resolved(failure("routes: expected an array"));
+  }
+  const rpc::Array& values = *list->as<rpc::Array>();
+  if (values.size() > kMaxBulkRoutes) {
+    return R::resolved(failure(
+        fmt::format("routes: {} routes in one call (at most {})", values.size(), kMaxBulkRoutes)));
+  }
+  std::vector<state::Route> routes;
+  routes.reserve(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    Result<state::Route> route = peering::routeFromValue(values[i], fmt::format("routes[{}]", i));
+    if (!route) {
+      return R::resolved(failure(route.error().message));
+    }
+    routes.push_back(std::move(*route));
+  }
+  struct Tally {
+    std::size_t added = 0;
+    std::size_t unchanged = 0;
+    std::string error;
+  };
+  auto tally = std::make_shared<Tally>();
+  auto [promise, resolver] = R::make();
+  std::weak_ptr<ManagementApi> weak = weak_from_this();
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    const bool last = i + 1 == routes.size();
+    state::Route copy = routes[i];
+    loop_.submit(control::ev::AddRoute{std::move(routes[i]), state::RouteSource::Admin},
+                 [weak, tally, copy, last, resolver = resolver](const control::PipelineResult& r) {
+                   auto self = weak.lock();
+                   if (r.rejections.empty()) {
+                     ++tally->added;
+                     if (self) {
+                       self->runtime_.routes.insert_or_assign(copy.name, copy);
+                     }
+                   } else if (r.rejections.front().reason == "no_state_change") {
+                     ++tally->unchanged;
+                   } else if (tally->error.empty()) {
+                     tally->error = r.rejections.front().message;
+                   }
+                   if (!last) {
+                     return;
+                   }
+                   if (self) {
+                     self->persist(); // once for the whole call
+                   }
+                   if (!tally->error.empty()) {
+                     resolver.resolve(failure(tally->error));
+                     return;
+                   }
+                   resolver.resolve(
+                       rpc::object({{"success", true},
+                                    {"added", static_cast<double>(tally->added)},
+                                    {"unchanged", static_cast<double>(tally->unchanged)}}));
+                 });
+  }
+  if (routes.empty()) {
+    resolver.resolve(rpc::object({{"success", true}, {"added", 0}, {"unchanged", 0}}));
+  }
+  return promise;
 }
 
 rpc::Promise<rpc::Value> ManagementApi::removeRoute(const rpc::Args& args) {

@@ -2,7 +2,11 @@
 
 // The management clients of the node's RPC surface (peering.md §2), for operators and the CLI:
 //   getNetworkClient(token)     -> {addPeer, updatePeer, removePeer, listPeers}
-//   getDataChannelClient(token) -> {addRoute, removeRoute, listRoutes, explainRoute}
+//   getDataChannelClient(token) -> {addRoute, removeRoute, listRoutes, explainRoute,
+//                                   addRoutes}
+// addRoutes({routes: Route[]}) is ours (bulk import, at most kMaxBulkRoutes per call): every
+// route is checked first and nothing is applied when one is invalid; then each is added as by
+// addRoute, and the answer counts them: {success, added, unchanged}.
 // Both need an `admin` token. Every method answers {success: true, ...} or {success: false,
 // error}; a call that changes nothing answers "No state change", as the reference does.
 //
@@ -47,6 +51,8 @@ Result<RuntimeState> loadRuntimeState(const std::filesystem::path& dir);
 // Writes it to a temporary file (mode 0600), flushes and renames it over runtime.json.
 Status saveRuntimeState(const std::filesystem::path& dir, const RuntimeState& runtime);
 
+inline constexpr std::size_t kMaxBulkRoutes = 10'000;
+
 class ManagementApi : public std::enable_shared_from_this<ManagementApi> {
 public:
   ManagementApi(event::Dispatcher& dispatcher, control::ControlLoop& loop,
@@ -69,6 +75,7 @@ private:
   rpc::Promise<rpc::Value> removePeer(const rpc::Args& args);
   rpc::Value listPeers() const;
   rpc::Promise<rpc::Value> addRoute(const rpc::Args& args);
+  rpc::Promise<rpc::Value> addRoutes(const rpc::Args& args);
   rpc::Promise<rpc::Value> removeRoute(const rpc::Args& args);
   rpc::Value listRoutes() const;
   rpc::Value explainRoute(const rpc::Args& args) const;
