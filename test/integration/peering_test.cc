@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "support/cluster.h"
 
@@ -309,6 +310,42 @@ TEST_F(PeeringTest, GracefulRestartPeerKeepsItsRoutesStaleForItsWindow) {
   c.kill("b");
   ASSERT_TRUE(eventually(stale, kDeadline));
   EXPECT_TRUE(eventually([&] { return lacks(c, "c", "books", "a"); }, seconds(10)));
+}
+
+TEST_F(PeeringTest, PeersAndRoutesAddedAtRunTimeSurviveARestart) {
+  c.add("a");
+  c.add("b");
+  c.linkOneWay("b", "a"); // A's config knows no peer and no route
+  c.startAll();
+  ASSERT_TRUE(succeeded(c.admin("a", "getNetworkClient", "addPeer", c.peerArg("a", "b"))));
+  ASSERT_TRUE(succeeded(c.admin("a", "getDataChannelClient", "addRoute", routeArg("books"))));
+  ASSERT_TRUE(eventually([&] { return hasPath(c, "b", "books", "a", "node-a"); }, kDeadline));
+  // Kept with the peer's token: readable by the node's user only.
+  struct stat st {};
+  ASSERT_EQ(::stat((c.stateDir("a") + "/runtime.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  c.stop("a");
+  ASSERT_TRUE(eventually([&] { return lacks(c, "b", "books", "a"); }, kDeadline));
+  c.start("a"); // the same config: no peers, no routes
+  EXPECT_TRUE(eventually([&] { return hasPath(c, "b", "books", "a", "node-a"); }, kDeadline));
+  const json::value peers = c.state("a").at("peers");
+  ASSERT_EQ(peers.as_array().size(), 1u);
+  EXPECT_EQ(peers.as_array()[0].at("name").as_string(), "node-b");
+  // No view shows a token.
+  EXPECT_EQ(json::serialize(c.state("a")).find("eyJ"), std::string::npos);
+  const rpc::Value listed = c.admin("a", "getNetworkClient", "listPeers", rpc::Value());
+  EXPECT_EQ(listed.debugString().find("eyJ"), std::string::npos) << listed.debugString();
+
+  // Removed at run time: gone after a restart too.
+  ASSERT_TRUE(succeeded(
+      c.admin("a", "getDataChannelClient", "removeRoute", rpc::object({{"name", "books"}}))));
+  c.stop("a");
+  c.start("a");
+  EXPECT_TRUE(eventually(
+      [&] { return c.state("a").at("peers").as_array().size() == 1 && c.learnedCount("b") == 0; },
+      kDeadline));
+  EXPECT_EQ(c.state("a").at("routes").at("local").as_array().size(), 0u);
 }
 
 } // namespace

@@ -50,6 +50,17 @@ void Cluster::link(const std::string& a, const std::string& b) {
   nodes_.at(b)->peers.push_back(a);
 }
 
+void Cluster::linkOneWay(const std::string& a, const std::string& b) {
+  nodes_.at(a)->peers.push_back(b);
+}
+
+rpc::Value Cluster::peerArg(const std::string& name, const std::string& peer) const {
+  return rpc::object({{"name", id(peer)},
+                      {"domains", rpc::Array{}},
+                      {"endpoint", fmt::format("ws://127.0.0.1:{}/rpc", port(peer))},
+                      {"peerToken", mint(peer, id(name))}});
+}
+
 std::string Cluster::mint(const std::string& issuer, const std::string& subject,
                           const std::string& role, std::chrono::seconds ttl,
                           std::optional<int64_t> now_unix) const {
@@ -77,14 +88,15 @@ std::string Cluster::adminToken(const std::string& name) const {
 }
 
 std::string Cluster::writeConfig(const Node& node) const {
-  std::string yaml = fmt::format("node:\n  id: {}\n  domains: [example.local]\n"
-                                 "  endpoint: ws://127.0.0.1:{}/rpc\n"
-                                 "listen:\n  address: 127.0.0.1\n  port: {}\n"
-                                 "state_dir: {}\nlog_level: debug\n"
-                                 "dataplane:\n  mode: {}\n  address: 127.0.0.1\n"
-                                 "peering:\n  hold_time_ms: {}\n",
-                                 id(node.name), node.port, node.port, node.state_dir,
-                                 node.options.dataplane, node.options.hold_time.count());
+  std::string yaml =
+      fmt::format("node:\n  id: {}\n  domains: [example.local]\n"
+                  "  endpoint: ws://127.0.0.1:{}/rpc\n"
+                  "listen:\n  address: 127.0.0.1\n  port: {}\n"
+                  "state_dir: {}\nlog_level: {}\n"
+                  "dataplane:\n  mode: {}\n  address: 127.0.0.1\n"
+                  "peering:\n  hold_time_ms: {}\n",
+                  id(node.name), node.port, node.port, node.state_dir, node.options.log_level,
+                  node.options.dataplane, node.options.hold_time.count());
   if (node.options.graceful_restart) {
     yaml += fmt::format("  graceful_restart_ms: {}\n", node.options.graceful_restart->count());
   }

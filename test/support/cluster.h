@@ -23,6 +23,7 @@ struct NodeOptions {
   std::vector<std::string> routes; // local routes in the config: http://127.0.0.1:9/<name>
   std::chrono::milliseconds hold_time{90'000};
   std::string dataplane = "embedded";
+  std::string log_level = "debug";
   std::optional<std::chrono::milliseconds> graceful_restart; // peering.graceful_restart_ms
   std::string extra_yaml;                                    // appended to the config as is
 
@@ -54,6 +55,10 @@ public:
   // Makes `a` and `b` peers of each other (both configs list the other, with a token the
   // other minted). Before start().
   void link(const std::string& a, const std::string& b);
+  // Only `a`'s config lists `b` (`b` may add `a` at run time).
+  void linkOneWay(const std::string& a, const std::string& b);
+  // The PeerInfo value (for addPeer) of `peer` as `name` would configure it.
+  rpc::Value peerArg(const std::string& name, const std::string& peer) const;
 
   // Writes the config and starts the node; waits until /health answers.
   void start(const std::string& name);

@@ -39,7 +39,7 @@ PipelineResult ControlLoop::handleNow(const Event& event) {
                  result.no_op_ops);
   }
   if (!result.effects.empty()) {
-    effects_.onEffects(result.effects);
+    effects_.onEffects(std::move(result.effects));
   }
   return result;
 }

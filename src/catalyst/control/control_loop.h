@@ -18,7 +18,8 @@ namespace catalyst::control {
 class EffectHandler {
 public:
   virtual ~EffectHandler() = default;
-  virtual void onEffects(const std::vector<Effect>& effects) = 0;
+  // Takes the effects: the PipelineResult given to submit()'s `done` no longer holds them.
+  virtual void onEffects(std::vector<Effect> effects) = 0;
 };
 
 // Counters of the control loop, for /metrics.

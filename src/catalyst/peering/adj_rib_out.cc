@@ -1,24 +1,23 @@
 #include "catalyst/peering/adj_rib_out.h"
 
 #include <cstring>
+#include <functional>
 #include <string_view>
 
 namespace catalyst::peering {
 namespace {
 
-// FNV-1a, 64 bits, over length-prefixed fields (so "ab"+"c" and "a"+"bc" differ).
-class Fnv {
+// Mixes fields into 64 bits: std::hash (word at a time) of each field, combined with its length
+// and position, so "ab"+"c" and "a"+"bc" differ.
+class Mixer {
 public:
-  void bytes(const void* data, std::size_t size) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < size; ++i) {
-      h_ = (h_ ^ p[i]) * 0x100000001b3ULL;
-    }
+  void u64(uint64_t v) {
+    h_ ^= v + 0x9e3779b97f4a7c15ULL + (h_ << 6) + (h_ >> 2);
+    h_ *= 0xff51afd7ed558ccdULL;
   }
-  void u64(uint64_t v) { bytes(&v, sizeof v); }
   void str(std::string_view s) {
     u64(s.size());
-    bytes(s.data(), s.size());
+    u64(std::hash<std::string_view>{}(s));
   }
   template <class T> void opt(const std::optional<T>& v) {
     u64(v.has_value() ? 1 : 0);
@@ -43,7 +42,7 @@ private:
 } // namespace
 
 uint64_t digest(const state::UpdateItem& item) {
-  Fnv f;
+  Mixer f;
   const state::Route& r = item.route;
   f.str(r.name);
   f.opt(r.endpoint);

@@ -18,6 +18,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
+constexpr int kMaxUpdatesInFlight = 4;
+
 std::string_view closeCodeName(state::CloseCode code) {
   switch (code) {
   case state::CloseCode::Normal:
@@ -324,11 +326,14 @@ public:
   }
 
   void flush() {
-    if (out_ != Out::Up || update_in_flight_ || rib_out_.empty()) {
-      return;
+    while (out_ == Out::Up && updates_in_flight_ < kMaxUpdatesInFlight && !rib_out_.empty()) {
+      sendUpdate();
     }
+  }
+
+  void sendUpdate() {
     std::vector<state::UpdateItem> items = rib_out_.take(control::kMaxUpdateItems);
-    update_in_flight_ = true;
+    ++updates_in_flight_;
     ++service_.stats_.updates_sent;
     service_.stats_.update_items_sent += items.size();
     rpc::Object args =
@@ -339,7 +344,7 @@ public:
   }
 
   void onUpdateAnswered(const rpc::Settled<rpc::Value>& settled) {
-    update_in_flight_ = false;
+    --updates_in_flight_;
     if (!settled.ok()) {
       reset(state::CloseCode::TransportError,
             "update failed: " + callError(settled).value_or("unknown error"), false);
@@ -392,7 +397,7 @@ public:
   void dropClient() {
     ibgp_ = rpc::Value();
     keepalive_timer_->disable();
-    update_in_flight_ = false;
+    updates_in_flight_ = 0;
     if (client_) {
       client_->close();
       // Not destroyed here: this may run inside one of its callbacks.
@@ -513,7 +518,7 @@ public:
     for (state::UpdateItem& item : items) {
       rib_out_.push(std::move(item));
     }
-    if (out_ == Out::Up && !update_in_flight_ && !flush_posted_) {
+    if (out_ == Out::Up && updates_in_flight_ < kMaxUpdatesInFlight && !flush_posted_) {
       // Sent at the end of this turn of the loop: a burst of changes leaves as one update.
       flush_posted_ = true;
       std::weak_ptr<PeerLink> weak = weak_from_this();
@@ -550,7 +555,10 @@ private:
   rpcnet::RpcClientPtr client_;
   rpc::Value ibgp_; // the peer's IBGP client object
   AdjRibOut rib_out_;
-  bool update_in_flight_ = false;
+  // Update calls sent and not answered yet. Calls are delivered and applied in order (Cap'n
+  // Web's E-order, then the peer's event queue), so several may be in flight: the next batch
+  // is on the wire while the peer applies the last one.
+  int updates_in_flight_ = 0;
   bool flush_posted_ = false;
   milliseconds backoff_;
   event::TimerPtr reconnect_timer_;

@@ -73,15 +73,27 @@ Value internalRoute(const state::Route& route, Value peer,
 
 // ---- reading ----
 
+// Field paths for error messages. Built for every field read (a batch of 1000 items reads
+// ~15 000 fields), so by plain concatenation rather than fmt.
 std::string member(std::string_view path, std::string_view name) {
-  if (path.empty()) {
-    return std::string(name);
+  std::string out;
+  out.reserve(path.size() + 1 + name.size());
+  out.append(path);
+  if (!path.empty()) {
+    out += '.';
   }
-  return fmt::format("{}.{}", path, name);
+  out.append(name);
+  return out;
 }
 
 std::string element(std::string_view path, std::size_t index) {
-  return fmt::format("{}[{}]", path, index);
+  std::string out;
+  out.reserve(path.size() + 8);
+  out.append(path);
+  out += '[';
+  out += std::to_string(index);
+  out += ']';
+  return out;
 }
 
 Error expected(std::string_view path, std::string_view what) {

@@ -13,14 +13,14 @@
 
 namespace catalyst::server {
 
-void EffectRouter::onEffects(const std::vector<control::Effect>& effects) {
-  for (const control::Effect& e : effects) {
+void EffectRouter::onEffects(std::vector<control::Effect> effects) {
+  for (control::Effect& e : effects) {
     ++counts_[std::string(control::effectName(e))];
     if (peering_ == nullptr) {
       continue;
     }
-    if (const auto* send = std::get_if<control::fx::SendUpdate>(&e)) {
-      peering_->send(send->peer, send->items);
+    if (auto* send = std::get_if<control::fx::SendUpdate>(&e)) {
+      peering_->send(send->peer, std::move(send->items));
     } else if (const auto* connect = std::get_if<control::fx::ConnectPeer>(&e)) {
       peering_->connect(connect->info);
     } else if (const auto* close = std::get_if<control::fx::ClosePeer>(&e)) {
@@ -220,12 +220,8 @@ std::string Node::metrics() const {
   for (const auto& [name, peer] : s.peers()) {
     connected += peer.status == state::ConnectionStatus::Connected ? 1 : 0;
   }
-  std::size_t best = 0;
-  std::size_t paths = 0;
-  for (const auto& [key, route] : s.learned()) {
-    best += route.best ? 1 : 0;
-    paths += route.paths.size();
-  }
+  const std::size_t best = s.bestCount();
+  const std::size_t paths = s.pathCount();
   family("catalyst_peers", "gauge", "Configured peers.");
   sample("catalyst_peers", static_cast<double>(s.peers().size()));
   family("catalyst_peer_sessions", "gauge", "Peers whose session is established.");

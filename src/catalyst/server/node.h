@@ -28,7 +28,7 @@ class EffectRouter : public control::EffectHandler {
 public:
   explicit EffectRouter(Logger& logger) : logger_(logger) {}
 
-  void onEffects(const std::vector<control::Effect>& effects) override;
+  void onEffects(std::vector<control::Effect> effects) override;
 
   // Set once the node has started; effects before that are only counted.
   void setPeering(peering::PeeringService* peering) { peering_ = peering; }

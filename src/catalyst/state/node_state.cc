@@ -143,6 +143,7 @@ bool NodeState::applyOne(const DeltaOp& o) {
           RouteKey key = v.path.key();
           auto [it, inserted] = learned_[key].paths.insert_or_assign(v.path.peer, v.path);
           if (inserted) {
+            ++path_count_;
             paths_by_peer_[v.path.peer].insert(std::move(key));
           }
           return true;
@@ -151,6 +152,7 @@ bool NodeState::applyOne(const DeltaOp& o) {
           if (it == learned_.end() || it->second.paths.erase(v.peer) == 0) {
             return false;
           }
+          --path_count_;
           // The entry stays while the Loc-RIB still names a neighbour; ClearBest removes it.
           if (it->second.paths.empty() && !it->second.best) {
             learned_.erase(it);
@@ -168,6 +170,9 @@ bool NodeState::applyOne(const DeltaOp& o) {
           if (it == learned_.end() || it->second.paths.count(v.peer) == 0) {
             return false;
           }
+          if (!it->second.best) {
+            ++best_count_;
+          }
           it->second.best = v.peer;
           allocatePort(v.key);
           return true;
@@ -177,6 +182,7 @@ bool NodeState::applyOne(const DeltaOp& o) {
             return false;
           }
           it->second.best.reset();
+          --best_count_;
           if (it->second.paths.empty()) {
             learned_.erase(it);
           }

@@ -56,6 +56,10 @@ public:
   const std::map<std::string, LocalService>& services() const { return services_; }
   // Every learned route, unordered.
   const LearnedRoutes& learned() const { return learned_; }
+  // Learned routes with a best path (the learned part of the Loc-RIB), and candidate paths from
+  // all peers (Adj-RIB-In): counts kept by apply(), O(1).
+  std::size_t bestCount() const { return best_count_; }
+  std::size_t pathCount() const { return path_count_; }
   // The keys of every learned route with a best path, sorted. O(n log n): for full dumps.
   std::vector<RouteKey> learnedKeysSorted() const;
   // The data-plane port this node allocated for `key` (a local route's ingress, a learned
@@ -104,6 +108,8 @@ private:
   PortPool ports_;
   std::unordered_map<RouteKey, uint16_t, RouteKeyHash> route_ports_;
   uint64_t port_allocation_failures_ = 0;
+  std::size_t best_count_ = 0;
+  std::size_t path_count_ = 0;
   uint64_t generation_ = 0;
 };
 

@@ -17,7 +17,7 @@ namespace {
 
 class RecordingEffects : public EffectHandler {
 public:
-  void onEffects(const std::vector<Effect>& effects) override { batches.push_back(effects); }
+  void onEffects(std::vector<Effect> effects) override { batches.push_back(std::move(effects)); }
   std::vector<std::vector<Effect>> batches;
 };
 

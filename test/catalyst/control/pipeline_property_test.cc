@@ -197,6 +197,17 @@ private:
 
 // Every route in Adj-RIB-In has its best candidate in the Loc-RIB; nothing else is there.
 std::string locRibProblem(const state::NodeState& s) {
+  std::size_t best_count = 0;
+  std::size_t path_count = 0;
+  for (const auto& [key, entry] : s.learned()) {
+    best_count += entry.best ? 1 : 0;
+    path_count += entry.paths.size();
+  }
+  if (best_count != s.bestCount() || path_count != s.pathCount()) {
+    return "counts out of step: " + std::to_string(s.bestCount()) + " best and " +
+           std::to_string(s.pathCount()) + " paths counted, " + std::to_string(best_count) +
+           " and " + std::to_string(path_count) + " present";
+  }
   for (const auto& [key, entry] : s.learned()) {
     if (entry.paths.empty()) {
       return "a learned route without paths: " + key.name;

@@ -4,47 +4,88 @@
 
 namespace catalyst::plugins {
 
+const PathChanges::PeerChange* PathChanges::find(const PeerChanges& changes,
+                                                 const std::string& peer) {
+  for (const PeerChange& c : changes) {
+    if (c.peer == peer) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
 const state::LearnedPath* PathChanges::current(const std::string& peer,
                                                const state::RouteKey& key) const {
   auto by_key = changes_.find(key);
   if (by_key != changes_.end()) {
-    auto by_peer = by_key->second.find(peer);
-    if (by_peer != by_key->second.end()) {
-      return by_peer->second ? &*by_peer->second : nullptr;
+    if (const PeerChange* change = find(by_key->second, peer)) {
+      return change->path ? &*change->path : nullptr;
     }
   }
   return state_.findPath(peer, key);
 }
 
 void PathChanges::upsert(state::LearnedPath path) {
-  const state::RouteKey key = path.key();
+  state::RouteKey key = path.key();
   const state::LearnedPath* existing = current(path.peer, key);
   if (existing != nullptr && *existing == path) {
     return;
   }
+  auto [it, inserted] = changes_.try_emplace(key);
+  if (inserted) {
+    order_.push_back(std::move(key));
+  }
+  for (PeerChange& c : it->second) {
+    if (c.peer == path.peer) {
+      c.path = std::move(path);
+      return;
+    }
+  }
   std::string peer = path.peer;
-  changes_[key].insert_or_assign(std::move(peer), std::move(path));
+  it->second.push_back(PeerChange{std::move(peer), std::move(path)});
 }
 
 void PathChanges::remove(const std::string& peer, const state::RouteKey& key) {
   if (current(peer, key) == nullptr) {
     return;
   }
-  changes_[key].insert_or_assign(peer, std::nullopt);
+  auto [it, inserted] = changes_.try_emplace(key);
+  if (inserted) {
+    order_.push_back(key);
+  }
+  for (PeerChange& c : it->second) {
+    if (c.peer == peer) {
+      c.path.reset();
+      return;
+    }
+  }
+  it->second.push_back(PeerChange{peer, std::nullopt});
 }
 
 void PathChanges::emit(state::StateDelta& delta) const {
-  for (const auto& [key, by_peer] : changes_) {
+  for (const state::RouteKey& key : order_) {
+    const PeerChanges& by_peer = changes_.at(key);
+    // One lookup of the route in the state for all that follows.
+    auto entry = state_.learned().find(key);
+    const state::NodeState::LearnedRoute* route =
+        entry == state_.learned().end() ? nullptr : &entry->second;
+    auto pathOf = [route](const std::string& peer) -> const state::LearnedPath* {
+      if (route == nullptr) {
+        return nullptr;
+      }
+      auto it = route->paths.find(peer);
+      return it == route->paths.end() ? nullptr : &it->second;
+    };
     bool changed = false;
-    for (const auto& [peer, path] : by_peer) {
-      const state::LearnedPath* before = state_.findPath(peer, key);
-      if (path) {
-        if (before == nullptr || *before != *path) {
-          delta.ops.emplace_back(state::op::UpsertPath{*path});
+    for (const PeerChange& change : by_peer) {
+      const state::LearnedPath* before = pathOf(change.peer);
+      if (change.path) {
+        if (before == nullptr || *before != *change.path) {
+          delta.ops.emplace_back(state::op::UpsertPath{*change.path});
           changed = true;
         }
       } else if (before != nullptr) {
-        delta.ops.emplace_back(state::op::RemovePath{peer, key});
+        delta.ops.emplace_back(state::op::RemovePath{change.peer, key});
         changed = true;
       }
     }
@@ -60,18 +101,19 @@ void PathChanges::emit(state::StateDelta& delta) const {
         best = p;
       }
     };
-    if (const auto* candidates = state_.findCandidates(key)) {
-      for (const auto& [peer, path] : *candidates) {
-        if (by_peer.find(peer) == by_peer.end()) {
+    if (route != nullptr) {
+      for (const auto& [peer, path] : route->paths) {
+        if (find(by_peer, peer) == nullptr) {
           consider(&path);
         }
       }
     }
-    for (const auto& [peer, path] : by_peer) {
-      consider(path ? &*path : nullptr);
+    for (const PeerChange& change : by_peer) {
+      consider(change.path ? &*change.path : nullptr);
     }
 
-    const state::LearnedPath* best_before = state_.findBest(key);
+    const state::LearnedPath* best_before =
+        route != nullptr && route->best ? pathOf(*route->best) : nullptr;
     if (best == nullptr) {
       if (best_before != nullptr) {
         delta.ops.emplace_back(state::op::ClearBest{key});

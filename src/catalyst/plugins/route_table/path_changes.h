@@ -1,8 +1,9 @@
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "catalyst/state/node_state.h"
 #include "catalyst/state/state_delta.h"
@@ -13,6 +14,7 @@ namespace catalyst::plugins {
 // operations: the path upserts/removals, followed by the Loc-RIB decision for every touched
 // route (SelectBest when the best path is new or its attributes changed, ClearBest when no
 // path is left). Cost follows the number of touched routes and their candidate paths.
+// Operations come out in the order the routes were first touched.
 class PathChanges {
 public:
   explicit PathChanges(const state::NodeState& state) : state_(state) {}
@@ -29,9 +31,19 @@ private:
   // The path `peer` gives for `key` with the changes so far applied.
   const state::LearnedPath* current(const std::string& peer, const state::RouteKey& key) const;
 
+  struct PeerChange {
+    std::string peer;
+    std::optional<state::LearnedPath> path; // nullopt: removed
+  };
+  using PeerChanges = std::vector<PeerChange>; // a route has few candidate paths
+
+  static const PeerChange* find(const PeerChanges& changes, const std::string& peer);
+
   const state::NodeState& state_;
-  // key -> peer -> new path (nullopt: removed)
-  std::map<state::RouteKey, std::map<std::string, std::optional<state::LearnedPath>>> changes_;
+  // The touched routes in the order they were first touched (the order of the operations),
+  // and per route the changed path of each peer.
+  std::vector<state::RouteKey> order_;
+  std::unordered_map<state::RouteKey, PeerChanges, state::RouteKeyHash> changes_;
 };
 
 } // namespace catalyst::plugins
