@@ -1,0 +1,114 @@
+#include <gtest/gtest.h>
+
+#include "catalyst/peering/adj_rib_out.h"
+
+#include "support/state_builders.h"
+
+namespace catalyst::peering {
+namespace {
+
+using state::UpdateItem;
+
+UpdateItem add(const std::string& name, std::vector<std::string> path = {"node-b", "node-a"}) {
+  state::Route r = test::route(name);
+  std::string origin = path.back();
+  return UpdateItem{UpdateItem::Action::Add, r, std::move(path), std::move(origin)};
+}
+
+UpdateItem withdraw(const std::string& name, const std::string& origin = "node-a") {
+  state::Route r;
+  r.name = name;
+  return UpdateItem{UpdateItem::Action::Remove, r, {"node-b"}, origin};
+}
+
+std::vector<std::string> names(const std::vector<UpdateItem>& items) {
+  std::vector<std::string> out;
+  for (const UpdateItem& i : items) {
+    out.push_back((i.action == UpdateItem::Action::Add ? "+" : "-") + i.route.name);
+  }
+  return out;
+}
+
+TEST(AdjRibOutTest, NothingIsSentThatChangesNothing) {
+  AdjRibOut out;
+  EXPECT_TRUE(out.push(add("books")));
+  EXPECT_EQ(names(out.take(1000)), (std::vector<std::string>{"+books"}));
+  EXPECT_FALSE(out.push(add("books"))) << "the peer has exactly this already";
+  EXPECT_FALSE(out.push(withdraw("films"))) << "the peer never had films";
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(out.suppressed(), 2u);
+
+  UpdateItem down = add("books");
+  down.route.health_status = state::HealthStatus::Down;
+  EXPECT_TRUE(out.push(down)) << "an attribute changed: advertised again";
+  UpdateItem longer = add("books", {"node-b", "node-x", "node-a"});
+  longer.route.health_status = state::HealthStatus::Down;
+  EXPECT_TRUE(out.push(longer)) << "the path changed";
+  EXPECT_EQ(out.take(1000).size(), 1u) << "two changes before sending: the latest only";
+  EXPECT_TRUE(out.push(withdraw("books")));
+  EXPECT_EQ(names(out.take(1000)), (std::vector<std::string>{"-books"}));
+  EXPECT_EQ(out.advertised(), 0u);
+}
+
+TEST(AdjRibOutTest, TheSameNameFromTwoOriginsIsTwoRoutes) {
+  AdjRibOut out;
+  EXPECT_TRUE(out.push(add("books", {"node-b", "node-a"})));
+  EXPECT_TRUE(out.push(add("books", {"node-b", "node-c"})));
+  EXPECT_EQ(out.queued(), 2u);
+  EXPECT_TRUE(out.push(withdraw("books", "node-c")));
+  EXPECT_EQ(names(out.take(1000)), (std::vector<std::string>{"+books", "-books"}));
+  EXPECT_EQ(out.advertised(), 1u);
+}
+
+TEST(AdjRibOutTest, BatchesKeepQueueOrderAndTheirSize) {
+  AdjRibOut out;
+  for (int i = 0; i < 2500; ++i) {
+    out.push(add("r" + std::to_string(i)));
+  }
+  EXPECT_EQ(out.take(1000).size(), 1000u);
+  // Changes to routes still queued replace them in place; new ones go last.
+  out.push(withdraw("r1500"));
+  out.push(add("late"));
+  std::vector<UpdateItem> second = out.take(1000);
+  ASSERT_EQ(second.size(), 1000u);
+  EXPECT_EQ(second.front().route.name, "r1000");
+  EXPECT_EQ(second[500].action, UpdateItem::Action::Remove);
+  std::vector<UpdateItem> third = out.take(1000);
+  ASSERT_EQ(third.size(), 501u);
+  EXPECT_EQ(third.back().route.name, "late");
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(AdjRibOutTest, ClearForgetsWhatThePeerHad) {
+  AdjRibOut out;
+  out.push(add("books"));
+  out.take(1000);
+  out.clear();
+  EXPECT_TRUE(out.push(add("books"))) << "a new session starts from nothing";
+  EXPECT_FALSE(out.push(withdraw("films")));
+}
+
+TEST(AdjRibOutTest, DigestSeesEveryAttribute) {
+  const UpdateItem base = add("books");
+  std::vector<UpdateItem> variants(9, base);
+  variants[0].route.endpoint = "http://other";
+  variants[1].route.protocol = state::Protocol::Tcp;
+  variants[2].route.region = "eu";
+  variants[3].route.tags = {"v2"};
+  variants[4].route.envoy_port = 10001;
+  variants[5].route.envoy_address = "10.0.0.1";
+  variants[6].route.response_time_ms = 3.5;
+  variants[7].route.last_checked = "2026-11-27T00:00:00Z";
+  variants[8].node_path = {"node-b", "node-x", "node-a"};
+  for (const UpdateItem& v : variants) {
+    EXPECT_NE(digest(v), digest(base));
+  }
+  UpdateItem split_a = base;
+  split_a.route.tags = {"ab", "c"};
+  UpdateItem split_b = base;
+  split_b.route.tags = {"a", "bc"};
+  EXPECT_NE(digest(split_a), digest(split_b));
+}
+
+} // namespace
+} // namespace catalyst::peering
