@@ -324,6 +324,8 @@ TEST_F(PeeringTest, PeersAndRoutesAddedAtRunTimeSurviveARestart) {
   struct stat st {};
   ASSERT_EQ(::stat((c.stateDir("a") + "/runtime.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(c.stateDir("b").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u) << "the state directory is the node's alone";
 
   c.stop("a");
   ASSERT_TRUE(eventually([&] { return lacks(c, "b", "books", "a"); }, kDeadline));

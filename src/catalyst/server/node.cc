@@ -293,8 +293,13 @@ std::string Node::metrics() const {
 }
 
 Status Node::start() {
+  // The key and the run-time state (peer tokens) live here: a directory we create is ours
+  // alone (TokenAuthority would do the same; it comes first so the HTTP side can fail early).
   std::error_code ec;
-  std::filesystem::create_directories(config_.state_dir, ec);
+  if (std::filesystem::create_directories(config_.state_dir, ec)) {
+    std::filesystem::permissions(config_.state_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
   if (ec) {
     return unavailable(fmt::format("state directory {}: {}", config_.state_dir, ec.message()));
   }
