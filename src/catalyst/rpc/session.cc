@@ -370,6 +370,14 @@ void SessionCore::onClosed(uint16_t code, std::string reason) {
 
 void SessionCore::dispatch(const bj::array& msg) {
   const std::string_view type = msg[0].as_string();
+  if ((type == "push" || type == "stream" || type == "pipe") &&
+      exports_.size() >= options_.max_exports) {
+    // A peer that never releases (the reference asks for a fresh client for every message
+    // and keeps them all) would grow the table without bound; the session ends instead.
+    throw ProtocolError{"too many exports held by the peer (" + std::to_string(exports_.size()) +
+                        "; at most " + std::to_string(options_.max_exports) +
+                        "): release what you no longer use"};
+  }
   if (type == "push" && msg.size() == 2) {
     onPush(msg, false);
   } else if (type == "stream" && msg.size() == 2) {

@@ -18,6 +18,9 @@ struct SessionOptions {
   // Messages longer than this abort the session. The WebSocket transport enforces its own cap
   // before a message is even read; this one covers every transport.
   std::size_t max_message_bytes = 1 << 20;
+  // A push (or stream, or pipe) arriving while the export table holds this many entries (the
+  // peer's unreleased call results plus the capabilities we sent it) aborts the session.
+  std::size_t max_exports = 100'000;
 };
 
 // Counters of one session.

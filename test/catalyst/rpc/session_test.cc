@@ -225,6 +225,25 @@ TEST_F(ServerSessionTest, AbortOnNegativeReleaseCount) {
   exchange({R"(["push",["pipeline",0,["hello"],["x"]]])"});
   expectAbort(R"(["release",1,2])", "release of export 1 by 2 would make its count negative");
 }
+TEST(SessionLimitsTest, APeerThatNeverReleasesIsCutOffAtTheExportLimit) {
+  FrameTransport t;
+  SessionOptions options;
+  options.max_exports = 3; // main, then two unreleased results
+  Session session(t, makeStub(std::make_shared<test::InteropApi>()), options);
+  t.deliver(R"(["push",["pipeline",0,["hello"],["a"]]])");
+  t.deliver(R"(["push",["pipeline",0,["hello"],["b"]]])");
+  EXPECT_FALSE(session.broken());
+  t.deliver(R"(["release",2,1])"); // releasing makes room
+  t.deliver(R"(["push",["pipeline",0,["hello"],["c"]]])");
+  EXPECT_FALSE(session.broken());
+  t.deliver(R"(["push",["pipeline",0,["hello"],["d"]]])");
+  EXPECT_TRUE(session.broken());
+  ASSERT_TRUE(t.closed);
+  EXPECT_EQ(t.closed->first, kCloseRpcAbort);
+  EXPECT_EQ(t.closed->second,
+            "too many exports held by the peer (3; at most 3): release what you no longer use");
+}
+
 TEST_F(ServerSessionTest, AbortOnNestingPastTheLimit) {
   std::string deep = R"(["push",["pipeline",0,["echo"],[)";
   for (int i = 0; i < 300; ++i) {
