@@ -312,6 +312,44 @@ TEST_F(PeeringTest, GracefulRestartPeerKeepsItsRoutesStaleForItsWindow) {
   EXPECT_TRUE(eventually([&] { return lacks(c, "c", "books", "a"); }, seconds(10)));
 }
 
+TEST_F(PeeringTest, AfterAGracefulRestartWhatWasNotAdvertisedAgainGoesAtTheEndOfTheTable) {
+  c.add("a", NodeOptions().withRoutes({"books", "films"}));
+  NodeOptions b;
+  b.dataplane = "envoy-files";
+  b.graceful_restart = milliseconds(60'000); // far longer than this test
+  c.add("b", b);
+  c.add("c");
+  c.link("a", "b");
+  c.link("b", "c");
+  c.startAll();
+  ASSERT_TRUE(eventually(
+      [&] {
+        return hasPath(c, "c", "books", "a", "node-b,node-a") &&
+               hasPath(c, "c", "films", "a", "node-b,node-a");
+      },
+      kDeadline));
+  c.kill("b");
+  auto staleAtC = [&](const std::string& route) {
+    json::value r = c.learned("c", route, "node-a");
+    return r.is_object() && r.at("isStale").as_bool();
+  };
+  ASSERT_TRUE(eventually([&] { return staleAtC("books") && staleAtC("films"); }, kDeadline));
+  // While B is down, A stops publishing films: B will not learn it again.
+  ASSERT_TRUE(succeeded(
+      c.admin("a", "getDataChannelClient", "removeRoute", rpc::object({{"name", "films"}}))));
+  c.start("b");
+  // B's full table to C ends with endOfRib: books is fresh again, films goes at once, long
+  // before the 60 s window would have taken it.
+  EXPECT_TRUE(eventually(
+      [&] {
+        json::value books = c.learned("c", "books", "node-a");
+        return books.is_object() && !books.at("isStale").as_bool() && lacks(c, "c", "films", "a");
+      },
+      kDeadline))
+      << json::serialize(c.state("c"));
+  EXPECT_EQ(c.metric("c", "catalyst_events_total{kind=\"peer_end_of_table\"}") >= 1, true);
+}
+
 TEST_F(PeeringTest, PeersAndRoutesAddedAtRunTimeSurviveARestart) {
   c.add("a");
   c.add("b");

@@ -74,6 +74,8 @@ inline std::string describe(const control::Effect& e) {
             out += " " + describeItem(i);
           }
           return out + ")";
+        } else if constexpr (std::is_same_v<T, fx::EndOfTable>) {
+          return "EndOfTable(" + v.peer + ")";
         } else if constexpr (std::is_same_v<T, fx::ConnectPeer>) {
           return "ConnectPeer(" + v.info.name + ")";
         } else if constexpr (std::is_same_v<T, fx::ClosePeer>) {

@@ -21,6 +21,12 @@ struct SendUpdate {
   bool operator==(const SendUpdate&) const = default;
 };
 
+// The full table sent to `peer` for a new session is complete (queued before this).
+struct EndOfTable {
+  std::string peer;
+  bool operator==(const EndOfTable&) const = default;
+};
+
 // Start (or restart, when its record changed) the session with `peer`: dial it.
 struct ConnectPeer {
   state::PeerInfo info;
@@ -75,8 +81,8 @@ struct StopProcess {
 
 } // namespace fx
 
-using Effect = std::variant<fx::SendUpdate, fx::ConnectPeer, fx::ClosePeer, fx::ConfigureDataPlane,
-                            fx::StartProcess, fx::StopProcess>;
+using Effect = std::variant<fx::SendUpdate, fx::EndOfTable, fx::ConnectPeer, fx::ClosePeer,
+                            fx::ConfigureDataPlane, fx::StartProcess, fx::StopProcess>;
 
 // At most this many items go in one `update` call (peering.md §1).
 inline constexpr std::size_t kMaxUpdateItems = 1000;

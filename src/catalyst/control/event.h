@@ -32,6 +32,11 @@ struct PeerSessionDown {
   state::CloseCode code = state::CloseCode::TransportError;
   MonotonicTime now;
 };
+// The peer has sent its whole table since its session came up (its `update` carried
+// `endOfRib: true`): paths of it still marked stale were not re-advertised and go.
+struct PeerEndOfTable {
+  std::string peer;
+};
 struct PeerUpdate {
   std::string peer;
   std::vector<state::UpdateItem> items;
@@ -72,10 +77,10 @@ struct RemoveRoute {
 
 } // namespace ev
 
-using Event =
-    std::variant<ev::TimerTick, ev::PeerSessionUp, ev::PeerSessionDown, ev::PeerUpdate,
-                 ev::ServiceRegistered, ev::ServiceDeregistered, ev::ServiceHealthChanged,
-                 ev::ProcessExited, ev::AddPeer, ev::RemovePeer, ev::AddRoute, ev::RemoveRoute>;
+using Event = std::variant<ev::TimerTick, ev::PeerSessionUp, ev::PeerSessionDown, ev::PeerUpdate,
+                           ev::PeerEndOfTable, ev::ServiceRegistered, ev::ServiceDeregistered,
+                           ev::ServiceHealthChanged, ev::ProcessExited, ev::AddPeer, ev::RemovePeer,
+                           ev::AddRoute, ev::RemoveRoute>;
 
 // A short name for logs and metrics: "timer_tick", "peer_update", ...
 std::string_view eventName(const Event& event);

@@ -329,9 +329,21 @@ public:
     while (out_ == Out::Up && updates_in_flight_ < kMaxUpdatesInFlight && !rib_out_.empty()) {
       sendUpdate();
     }
+    if (out_ == Out::Up && end_of_table_pending_ && rib_out_.empty() &&
+        updates_in_flight_ < kMaxUpdatesInFlight) {
+      // The full table has gone out: say so, so the peer can drop what it kept stale for us
+      // and we did not advertise again (graceful restart). Reference nodes ignore the field.
+      end_of_table_pending_ = false;
+      sendUpdate(true);
+    }
   }
 
-  void sendUpdate() {
+  void markEndOfTable() {
+    end_of_table_pending_ = true;
+    queue({});
+  }
+
+  void sendUpdate(bool end_of_table = false) {
     std::vector<state::UpdateItem> items = rib_out_.take(control::kMaxUpdateItems);
     ++updates_in_flight_;
     ++service_.stats_.updates_sent;
@@ -339,6 +351,9 @@ public:
     rpc::Object args =
         rpc::object({{"peerInfo", service_.self_value_},
                      {"update", updateBatchValue(std::span<const state::UpdateItem>(items))}});
+    if (end_of_table) {
+      args.push_back(rpc::Member{"endOfRib", true});
+    }
     withDeadline(callClient("update", std::move(args)),
                  [this](const rpc::Settled<rpc::Value>& s) { onUpdateAnswered(s); });
   }
@@ -479,6 +494,7 @@ public:
     const bool was_up = out_ == Out::Up;
     out_ = Out::Idle;
     rib_out_.clear();
+    end_of_table_pending_ = false;
     hold_timer_->disable();
     if (inbound_) {
       service_.inbound_owner_.erase(*inbound_);
@@ -518,7 +534,7 @@ public:
     for (state::UpdateItem& item : items) {
       rib_out_.push(std::move(item));
     }
-    if (out_ == Out::Up && updates_in_flight_ < kMaxUpdatesInFlight && !flush_posted_) {
+    if (out_ == Out::Up && !flush_posted_) {
       // Sent at the end of this turn of the loop: a burst of changes leaves as one update.
       flush_posted_ = true;
       std::weak_ptr<PeerLink> weak = weak_from_this();
@@ -559,6 +575,7 @@ private:
   // Web's E-order, then the peer's event queue), so several may be in flight: the next batch
   // is on the wire while the peer applies the last one.
   int updates_in_flight_ = 0;
+  bool end_of_table_pending_ = false; // to send once the queue is empty
   bool flush_posted_ = false;
   milliseconds backoff_;
   event::TimerPtr reconnect_timer_;
@@ -727,8 +744,17 @@ rpc::Promise<rpc::Value> PeeringService::Impl::onUpdate(uint64_t connection,
     return R::resolved(failure(items.error().message));
   }
   const std::size_t count = items->size();
+  const rpc::Value* eor = args[0].find("endOfRib");
+  const bool end_of_table = eor != nullptr && eor->is<bool>() && *eor->as<bool>();
   auto [promise, resolver] = R::make();
   std::weak_ptr<Impl> weak = weak_from_this();
+  if (count == 0) {
+    if (end_of_table) {
+      loop_.submit(control::ev::PeerEndOfTable{subject});
+    }
+    resolver.resolve(success());
+    return promise;
+  }
   loop_.submit(control::ev::PeerUpdate{subject, std::move(*items)},
                [weak, resolver = resolver, count](const control::PipelineResult& result) {
                  // Loops are dropped item by item (normal filtering); any other rejection
@@ -745,6 +771,9 @@ rpc::Promise<rpc::Value> PeeringService::Impl::onUpdate(uint64_t connection,
                  }
                  resolver.resolve(success());
                });
+  if (end_of_table) {
+    loop_.submit(control::ev::PeerEndOfTable{subject}); // after the items: one queue
+  }
   return promise;
 }
 
@@ -842,6 +871,13 @@ void PeeringService::send(const std::string& peer, std::vector<state::UpdateItem
     return;
   }
   it->second->queue(std::move(items));
+}
+
+void PeeringService::endOfTable(const std::string& peer) {
+  auto it = impl_->links_.find(peer);
+  if (it != impl_->links_.end()) {
+    it->second->markEndOfTable();
+  }
 }
 
 void PeeringService::remove(const std::string& peer, state::CloseCode code,

@@ -21,6 +21,7 @@ using namespace control::ev; // NOLINT(google-build-using-namespace): event name
 using control::Effect;
 using control::fx::ConfigureDataPlane;
 using control::fx::DataPlaneRoute;
+using control::fx::EndOfTable;
 using control::fx::SendUpdate;
 using state::ConnectionStatus;
 using state::RouteKey;
@@ -154,17 +155,23 @@ TEST(PeerAdvertiserPluginTest, Table) {
        abc,
        {op::UpsertPeer{peer("node-c")}},
        PeerSessionUp{"node-c", std::nullopt},
-       {SendUpdate{"node-c", {ownAdd("mine"), relayed(via_a)}}}},
+       {SendUpdate{"node-c", {ownAdd("mine"), relayed(via_a)}}, EndOfTable{"node-c"}}},
       {"full table to the source leaves out its own routes",
        abc,
        {},
        PeerSessionUp{"node-a", std::nullopt},
-       {SendUpdate{"node-a", {ownAdd("mine")}}}},
+       {SendUpdate{"node-a", {ownAdd("mine")}}, EndOfTable{"node-a"}}},
       {"full table is chunked at 1000 items",
        many_local,
        {},
        PeerSessionUp{"node-c", {}},
-       {SendUpdate{"node-c", first_chunk}, SendUpdate{"node-c", second_chunk}}},
+       {SendUpdate{"node-c", first_chunk}, SendUpdate{"node-c", second_chunk},
+        EndOfTable{"node-c"}}},
+      {"an empty table still ends",
+       empty_with_peers,
+       {},
+       PeerSessionUp{"node-a", std::nullopt},
+       {EndOfTable{"node-a"}}},
       {"nothing committed, nothing sent", abc, {}, TimerTick{}, {}},
   };
   runTable(PeerAdvertiserPlugin{}, cases);
@@ -191,7 +198,8 @@ TEST(PeerAdvertiserPluginTest, NextHopIsOurAddressAndTheWePortAllocated) {
   relayed_books.route.envoy_port = 20001;
   const std::vector<Effect> got =
       PeerAdvertiserPlugin{}.evaluate(committed, {}, PeerSessionUp{"node-c", std::nullopt});
-  const std::vector<Effect> want = {SendUpdate{"node-c", {mine, relayed_books}}};
+  const std::vector<Effect> want = {SendUpdate{"node-c", {mine, relayed_books}},
+                                    EndOfTable{"node-c"}};
   EXPECT_EQ(got, want) << "got " << describe(got) << "\nwant " << describe(want);
   // The learned path keeps what the neighbour advertised.
   EXPECT_EQ(committed.findBest(books)->route.envoy_port, 10001);

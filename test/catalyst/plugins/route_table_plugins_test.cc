@@ -112,6 +112,16 @@ TEST(PeerRoutesPluginTest, Table) {
     a.stale_until = at(10);
     return StateBuilder("node-b").withPeer(a).withPath(via_a_stale).build();
   };
+  const RouteKey films{"films", "node-a"};
+  state::LearnedPath films_stale = path("node-a", "films");
+  films_stale.is_stale = true;
+  auto reconnected_partly = [=] {
+    state::Peer a = peer("node-a");
+    a.graceful_restart_time = std::chrono::milliseconds(5000);
+    a.stale_until = at(10);
+    // books came again (fresh); films did not.
+    return StateBuilder("node-b").withPeer(a).withPath(via_a).withPath(films_stale).build();
+  };
   auto reconnected = [=] {
     state::Peer a = peer("node-a");
     a.graceful_restart_time = std::chrono::milliseconds(5000);
@@ -215,6 +225,12 @@ TEST(PeerRoutesPluginTest, Table) {
        PeerUpdate{"node-a", {bad_name}},
        {},
        {"invalid_update"}},
+      {"end of table drops the stale paths that were not advertised again",
+       reconnected_partly,
+       PeerEndOfTable{"node-a"},
+       {op::RemovePath{"node-a", films}, op::ClearBest{films}},
+       {}},
+      {"end of table with nothing stale changes nothing", with_a, PeerEndOfTable{"node-a"}, {}, {}},
       {"session down without graceful restart removes paths",
        with_both,
        PeerSessionDown{"node-a", state::CloseCode::TransportError, at(1)},
@@ -333,6 +349,16 @@ TEST(PeerListPluginTest, Table) {
        has_a_gr_down,
        TimerTick{at(6)},
        {op::UpsertPeer{a_gr_expired}},
+       {}},
+      {"end of table closes the stale window",
+       has_a_gr_down,
+       PeerEndOfTable{"node-a"},
+       {op::UpsertPeer{a_gr_expired}},
+       {}},
+      {"end of table outside a stale window changes nothing",
+       has_a,
+       PeerEndOfTable{"node-a"},
+       {},
        {}},
   };
   runTable(PeerListPlugin{}, cases);

@@ -133,6 +133,9 @@ std::vector<control::Effect> PeerAdvertiserPlugin::evaluate(const state::NodeSta
     const state::Peer* peer = committed.findPeer(up->peer);
     if (peer != nullptr && peer->status == state::ConnectionStatus::Connected) {
       fullTable(committed, *peer, out);
+      std::vector<control::Effect> effects = std::move(out).effects();
+      effects.emplace_back(control::fx::EndOfTable{up->peer});
+      return effects;
     }
   }
   return std::move(out).effects();

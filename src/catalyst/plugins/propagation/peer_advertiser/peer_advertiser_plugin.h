@@ -10,7 +10,7 @@ namespace catalyst::plugins {
 //     connected peer except the neighbour it came from and any peer on its path (split
 //     horizon), with nodePath [self, ...path]; those excluded peers get a withdrawal instead
 //   - a route with no path left: withdrawn from every connected peer
-//   - a session coming up: the full table for that peer
+//   - a session coming up: the full table for that peer, then EndOfTable
 // Advertised records carry this node's data-plane address as envoyAddress. Items are grouped
 // per peer and chunked to at most kMaxUpdateItems per SendUpdate.
 class PeerAdvertiserPlugin : public control::PropagationPlugin {

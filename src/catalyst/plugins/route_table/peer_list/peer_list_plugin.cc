@@ -75,6 +75,16 @@ PhaseOneResult onSessionDown(const state::NodeState& s, const control::ev::PeerS
   return upsert(std::move(peer));
 }
 
+PhaseOneResult onEndOfTable(const state::NodeState& s, const control::ev::PeerEndOfTable& e) {
+  const state::Peer* existing = s.findPeer(e.peer);
+  if (existing == nullptr || !existing->stale_until) {
+    return {};
+  }
+  state::Peer peer = *existing;
+  peer.stale_until.reset();
+  return upsert(std::move(peer));
+}
+
 PhaseOneResult onTick(const state::NodeState& s, const control::ev::TimerTick& e) {
   PhaseOneResult r;
   for (const auto& [name, peer] : s.peers()) {
@@ -105,6 +115,9 @@ control::PhaseOneResult PeerListPlugin::apply(const state::NodeState& state,
   }
   if (const auto* e = std::get_if<control::ev::TimerTick>(&event)) {
     return onTick(state, *e);
+  }
+  if (const auto* e = std::get_if<control::ev::PeerEndOfTable>(&event)) {
+    return onEndOfTable(state, *e);
   }
   return {};
 }

@@ -101,6 +101,21 @@ PhaseOneResult onRemovePeer(const state::NodeState& s, const control::ev::Remove
   return r;
 }
 
+// Graceful restart: the peer's full table is in; what is still stale was not re-advertised.
+PhaseOneResult onEndOfTable(const state::NodeState& s, const control::ev::PeerEndOfTable& e) {
+  PhaseOneResult r;
+  PathChanges changes(s);
+  if (const auto* keys = s.pathsFrom(e.peer)) {
+    for (const state::RouteKey& key : *keys) {
+      if (s.findPath(e.peer, key)->is_stale) {
+        changes.remove(e.peer, key);
+      }
+    }
+  }
+  changes.emit(r.delta);
+  return r;
+}
+
 PhaseOneResult onTick(const state::NodeState& s, const control::ev::TimerTick& e) {
   PhaseOneResult r;
   PathChanges changes(s);
@@ -162,6 +177,9 @@ control::PhaseOneResult PeerRoutesPlugin::apply(const state::NodeState& state,
   }
   if (const auto* e = std::get_if<control::ev::TimerTick>(&event)) {
     return onTick(state, *e);
+  }
+  if (const auto* e = std::get_if<control::ev::PeerEndOfTable>(&event)) {
+    return onEndOfTable(state, *e);
   }
   return {};
 }
