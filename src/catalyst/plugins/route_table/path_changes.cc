@@ -1,5 +1,7 @@
 #include "catalyst/plugins/route_table/path_changes.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 namespace catalyst::plugins {
@@ -62,9 +64,10 @@ void PathChanges::remove(const std::string& peer, const state::RouteKey& key) {
   it->second.push_back(PeerChange{peer, std::nullopt});
 }
 
-void PathChanges::emit(state::StateDelta& delta) const {
+void PathChanges::emit(state::StateDelta& delta) && {
+  std::vector<PeerChange*> upserts;
   for (const state::RouteKey& key : order_) {
-    const PeerChanges& by_peer = changes_.at(key);
+    PeerChanges& by_peer = changes_.at(key);
     // One lookup of the route in the state for all that follows.
     auto entry = state_.learned().find(key);
     const state::NodeState::LearnedRoute* route =
@@ -76,16 +79,16 @@ void PathChanges::emit(state::StateDelta& delta) const {
       auto it = route->paths.find(peer);
       return it == route->paths.end() ? nullptr : &it->second;
     };
+    upserts.clear();
     bool changed = false;
-    for (const PeerChange& change : by_peer) {
+    for (PeerChange& change : by_peer) {
       const state::LearnedPath* before = pathOf(change.peer);
       if (change.path) {
         if (before == nullptr || *before != *change.path) {
-          delta.ops.emplace_back(state::op::UpsertPath{*change.path});
+          upserts.push_back(&change);
           changed = true;
         }
       } else if (before != nullptr) {
-        delta.ops.emplace_back(state::op::RemovePath{change.peer, key});
         changed = true;
       }
     }
@@ -94,7 +97,7 @@ void PathChanges::emit(state::StateDelta& delta) const {
     }
 
     // The best of the candidates after the change: the unchanged ones from the state plus
-    // the changed ones.
+    // the changed ones. Decided before the new paths are moved into the delta.
     const state::LearnedPath* best = nullptr;
     auto consider = [&best](const state::LearnedPath* p) {
       if (p != nullptr && (best == nullptr || state::preferredOver(*p, *best))) {
@@ -111,15 +114,28 @@ void PathChanges::emit(state::StateDelta& delta) const {
     for (const PeerChange& change : by_peer) {
       consider(change.path ? &*change.path : nullptr);
     }
-
     const state::LearnedPath* best_before =
         route != nullptr && route->best ? pathOf(*route->best) : nullptr;
+    std::optional<state::DeltaOp> decision;
     if (best == nullptr) {
       if (best_before != nullptr) {
-        delta.ops.emplace_back(state::op::ClearBest{key});
+        decision = state::op::ClearBest{key};
       }
     } else if (best_before == nullptr || *best_before != *best) {
-      delta.ops.emplace_back(state::op::SelectBest{key, best->peer});
+      decision = state::op::SelectBest{key, best->peer};
+    }
+
+    for (PeerChange& change : by_peer) {
+      if (change.path) {
+        if (std::find(upserts.begin(), upserts.end(), &change) != upserts.end()) {
+          delta.ops.emplace_back(state::op::UpsertPath{std::move(*change.path)});
+        }
+      } else if (pathOf(change.peer) != nullptr) {
+        delta.ops.emplace_back(state::op::RemovePath{change.peer, key});
+      }
+    }
+    if (decision) {
+      delta.ops.push_back(std::move(*decision));
     }
   }
 }

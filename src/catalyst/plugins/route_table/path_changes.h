@@ -24,8 +24,8 @@ public:
   // `peer` no longer gives a path for `key` (no-op when it gives none).
   void remove(const std::string& peer, const state::RouteKey& key);
 
-  // Appends the operations to `delta`.
-  void emit(state::StateDelta& delta) const;
+  // Appends the operations to `delta`, moving the new paths into it (this is used up).
+  void emit(state::StateDelta& delta) &&;
 
 private:
   // The path `peer` gives for `key` with the changes so far applied.

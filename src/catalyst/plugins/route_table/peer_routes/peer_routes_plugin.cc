@@ -65,7 +65,7 @@ PhaseOneResult onUpdate(const state::NodeState& s, const control::ev::PeerUpdate
     changes.upsert(state::LearnedPath{item.route, e.peer, item.node_path, item.origin_node,
                                       /*is_stale=*/false});
   }
-  changes.emit(r.delta);
+  std::move(changes).emit(r.delta);
   return r;
 }
 
@@ -89,7 +89,7 @@ PhaseOneResult onSessionDown(const state::NodeState& s, const control::ev::PeerS
   } else {
     removeAllFrom(s, e.peer, changes);
   }
-  changes.emit(r.delta);
+  std::move(changes).emit(r.delta);
   return r;
 }
 
@@ -97,7 +97,7 @@ PhaseOneResult onRemovePeer(const state::NodeState& s, const control::ev::Remove
   PhaseOneResult r;
   PathChanges changes(s);
   removeAllFrom(s, e.name, changes);
-  changes.emit(r.delta);
+  std::move(changes).emit(r.delta);
   return r;
 }
 
@@ -112,7 +112,7 @@ PhaseOneResult onEndOfTable(const state::NodeState& s, const control::ev::PeerEn
       }
     }
   }
-  changes.emit(r.delta);
+  std::move(changes).emit(r.delta);
   return r;
 }
 
@@ -131,7 +131,7 @@ PhaseOneResult onTick(const state::NodeState& s, const control::ev::TimerTick& e
       }
     }
   }
-  changes.emit(r.delta);
+  std::move(changes).emit(r.delta);
   return r;
 }
 
