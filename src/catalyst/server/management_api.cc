@@ -284,6 +284,32 @@ rpc::Promise<rpc::Value> ManagementApi::submit(control::Event event,
 }
 
 void ManagementApi::persist() {
+  dirty_ = true;
+  if (!persist_timer_) {
+    std::weak_ptr<ManagementApi> weak = weak_from_this();
+    persist_timer_ = dispatcher_.createTimer([weak] {
+      if (auto self = weak.lock()) {
+        self->writeNow();
+      }
+    });
+  }
+  if (!persist_timer_->enabled()) {
+    persist_timer_->enable(kPersistDelay);
+  }
+}
+
+void ManagementApi::flush() {
+  if (persist_timer_) {
+    persist_timer_->disable();
+  }
+  writeNow();
+}
+
+void ManagementApi::writeNow() {
+  if (!dirty_) {
+    return;
+  }
+  dirty_ = false;
   if (Status st = saveRuntimeState(state_dir_, runtime_); !st) {
     logger_.error("cannot keep run-time peers and routes: {}", st.error().message);
   }

@@ -14,8 +14,10 @@
 // it holds peer tokens), replaced atomically on every change, and loaded again by the next
 // start, so a restarted node re-dials its peers and re-announces its routes by itself. The
 // config file stays authoritative for what it lists: a peer or route of the config changed
-// here keeps the change until the node restarts.
+// here keeps the change until the node restarts. The file is written at most kPersistDelay after
+// a change (and at shutdown): a node killed within that time loses the change.
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -52,6 +54,7 @@ Result<RuntimeState> loadRuntimeState(const std::filesystem::path& dir);
 Status saveRuntimeState(const std::filesystem::path& dir, const RuntimeState& runtime);
 
 inline constexpr std::size_t kMaxBulkRoutes = 10'000;
+inline constexpr std::chrono::milliseconds kPersistDelay{100};
 
 class ManagementApi : public std::enable_shared_from_this<ManagementApi> {
 public:
@@ -63,13 +66,19 @@ public:
   rpc::Value networkClient(std::string_view token);
   rpc::Value dataChannelClient(std::string_view token);
 
+  // Writes runtime.json now if a change is waiting (at shutdown).
+  void flush();
+
   // Refusals of the management RPCs, by reason (for /metrics).
   const std::map<std::string, uint64_t>& refusals() const { return refusals_; }
 
 private:
   Result<auth::Claims> checkAdmin(std::string_view token);
   rpc::Promise<rpc::Value> submit(control::Event event, std::function<void()> on_success);
+  // Marks runtime.json out of date; it is rewritten kPersistDelay later, so a burst of changes
+  // (a bulk import, a script adding routes one by one) costs one write, not one per change.
   void persist();
+  void writeNow();
 
   rpc::Promise<rpc::Value> addPeer(const rpc::Args& args, bool must_exist);
   rpc::Promise<rpc::Value> removePeer(const rpc::Args& args);
@@ -88,6 +97,8 @@ private:
   RuntimeState runtime_;
   Logger& logger_;
   std::map<std::string, uint64_t> refusals_;
+  event::TimerPtr persist_timer_;
+  bool dirty_ = false;
   rpc::Value network_client_;
   rpc::Value data_channel_client_;
 };

@@ -357,6 +357,9 @@ Status Node::start() {
 }
 
 void Node::stop() {
+  if (management_) {
+    management_->flush();
+  }
   if (peering_) {
     effects_.setPeering(nullptr);
     peering_->shutdown();
