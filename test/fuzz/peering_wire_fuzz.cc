@@ -12,43 +12,29 @@
 #include <boost/json.hpp>
 
 #include "catalyst/peering/wire.h"
+#include "catalyst/rpc/plain_json.h"
 
 namespace {
 
 namespace json = boost::json;
 using catalyst::rpc::Value;
 
-Value toValue(const json::value& v) {
-  switch (v.kind()) {
-  case json::kind::bool_:
-    return v.get_bool();
-  case json::kind::int64:
-  case json::kind::uint64:
-  case json::kind::double_:
-    return v.to_number<double>();
-  case json::kind::string:
-    return std::string(v.get_string());
-  case json::kind::array: {
-    catalyst::rpc::Array out;
-    for (const json::value& e : v.get_array()) {
-      out.push_back(toValue(e));
+// The string "undefined" as an object member stands for JavaScript's undefined (how reference
+// nodes send absent optionals), so the decoders see that case too.
+void markUndefined(Value& v) {
+  if (auto* a = v.as<catalyst::rpc::Array>()) {
+    for (Value& e : *a) {
+      markUndefined(e);
     }
-    return out;
-  }
-  case json::kind::object: {
-    catalyst::rpc::Object out;
-    for (const auto& [key, value] : v.get_object()) {
-      // The string "undefined" stands for JavaScript's undefined (absent optionals).
-      out.push_back(catalyst::rpc::Member{
-          std::string(key),
-          value.is_string() && value.get_string() == "undefined" ? Value() : toValue(value)});
+  } else if (auto* o = v.as<catalyst::rpc::Object>()) {
+    for (catalyst::rpc::Member& m : *o) {
+      if (const auto* s = m.value.as<std::string>(); s != nullptr && *s == "undefined") {
+        m.value = Value();
+      } else {
+        markUndefined(m.value);
+      }
     }
-    return out;
   }
-  case json::kind::null:
-    return nullptr;
-  }
-  return Value();
 }
 
 [[noreturn]] void mismatch() { std::abort(); }
@@ -64,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ec) {
     return 0;
   }
-  const Value value = toValue(doc);
+  Value value = catalyst::rpc::fromPlainJson(doc);
+  markUndefined(value);
   namespace peering = catalyst::peering;
 
   if (auto items = peering::updateBatchFromValue(value, 1000)) {

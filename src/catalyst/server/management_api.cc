@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "catalyst/peering/wire.h"
+#include "catalyst/rpc/plain_json.h"
 #include "catalyst/rpc/target.h"
 
 namespace catalyst::server {
@@ -24,76 +25,11 @@ rpc::Value failure(std::string error) {
   return rpc::object({{"success", false}, {"error", std::move(error)}});
 }
 
-// --- rpc::Value <-> JSON for runtime.json (plain data only: what the wire codec produces).
-
-json::value toJsonImpl(const rpc::Value& v) {
-  if (const auto* b = v.as<bool>()) {
-    return *b;
-  }
-  if (const auto* d = v.as<double>()) {
-    return *d;
-  }
-  if (const auto* s = v.as<std::string>()) {
-    return json::string(*s);
-  }
-  if (const auto* a = v.as<rpc::Array>()) {
-    json::array out;
-    for (const rpc::Value& e : *a) {
-      out.push_back(toJsonImpl(e));
-    }
-    return out;
-  }
-  if (const auto* o = v.as<rpc::Object>()) {
-    json::object out;
-    for (const rpc::Member& m : *o) {
-      if (!m.value.isUndefined()) {
-        out[m.key] = toJsonImpl(m.value);
-      }
-    }
-    return out;
-  }
-  return nullptr;
-}
-
-json::value toJson(const rpc::Value& v) { return toJsonImpl(v); }
-
-rpc::Value fromJson(const json::value& v) {
-  switch (v.kind()) {
-  case json::kind::bool_:
-    return v.get_bool();
-  case json::kind::int64:
-  case json::kind::uint64:
-  case json::kind::double_:
-    return v.to_number<double>();
-  case json::kind::string:
-    return std::string(v.get_string());
-  case json::kind::array: {
-    rpc::Array out;
-    for (const json::value& e : v.get_array()) {
-      out.push_back(fromJson(e));
-    }
-    return out;
-  }
-  case json::kind::object: {
-    rpc::Object out;
-    for (const auto& [key, value] : v.get_object()) {
-      out.push_back(rpc::Member{std::string(key), fromJson(value)});
-    }
-    return out;
-  }
-  case json::kind::null:
-    return nullptr;
-  }
-  return rpc::Value();
-}
-
 std::string firstRejection(const control::PipelineResult& result) {
   return result.rejections.front().message;
 }
 
 } // namespace
-
-boost::json::value valueToJson(const rpc::Value& value) { return toJson(value); }
 
 Result<RuntimeState> loadRuntimeState(const std::filesystem::path& dir) {
   const std::filesystem::path file = dir / kRuntimeFile;
@@ -117,7 +53,7 @@ Result<RuntimeState> loadRuntimeState(const std::filesystem::path& dir) {
       return fail("peers: expected an array");
     }
     for (const json::value& p : peers->get_array()) {
-      Result<state::PeerInfo> info = peering::peerInfoFromValue(fromJson(p), "peers[]");
+      Result<state::PeerInfo> info = peering::peerInfoFromValue(rpc::fromPlainJson(p), "peers[]");
       if (!info) {
         return fail(info.error().message);
       }
@@ -129,7 +65,7 @@ Result<RuntimeState> loadRuntimeState(const std::filesystem::path& dir) {
       return fail("routes: expected an array");
     }
     for (const json::value& r : routes->get_array()) {
-      Result<state::Route> route = peering::routeFromValue(fromJson(r), "routes[]");
+      Result<state::Route> route = peering::routeFromValue(rpc::fromPlainJson(r), "routes[]");
       if (!route) {
         return fail(route.error().message);
       }
@@ -142,11 +78,11 @@ Result<RuntimeState> loadRuntimeState(const std::filesystem::path& dir) {
 Status saveRuntimeState(const std::filesystem::path& dir, const RuntimeState& runtime) {
   json::array peers;
   for (const auto& [name, info] : runtime.peers) {
-    peers.push_back(toJson(peering::toValue(info, peering::TokenVisibility::Include)));
+    peers.push_back(rpc::toPlainJson(peering::toValue(info, peering::TokenVisibility::Include)));
   }
   json::array routes;
   for (const auto& [name, route] : runtime.routes) {
-    routes.push_back(toJson(peering::toValue(route)));
+    routes.push_back(rpc::toPlainJson(peering::toValue(route)));
   }
   json::object doc;
   doc["peers"] = std::move(peers);

@@ -23,8 +23,6 @@
 #include <string>
 #include <string_view>
 
-#include <boost/json/value.hpp>
-
 #include "catalyst/auth/token_authority.h"
 #include "catalyst/common/logging.h"
 #include "catalyst/common/result.h"
@@ -36,9 +34,6 @@
 #include "catalyst/state/route.h"
 
 namespace catalyst::server {
-
-// Plain data (no stubs, no special values) as JSON, for /api/state and runtime.json.
-boost::json::value valueToJson(const rpc::Value& value);
 
 // What runtime.json holds.
 struct RuntimeState {

@@ -10,6 +10,7 @@
 #include "catalyst/common/version.h"
 #include "catalyst/peering/wire.h"
 #include "catalyst/plugins/builtin.h"
+#include "catalyst/rpc/plain_json.h"
 
 namespace catalyst::server {
 
@@ -176,7 +177,7 @@ boost::json::value Node::apiState() const {
     state::Route shown = route.route;
     shown.envoy_port = s.portFor({name, s.self().name});
     shown.envoy_address = s.self().envoy_address;
-    local.push_back(valueToJson(peering::toValue(shown)));
+    local.push_back(rpc::toPlainJson(peering::toValue(shown)));
   }
   boost::json::array internal;
   for (const state::RouteKey& key : s.learnedKeysSorted()) {
@@ -185,8 +186,8 @@ boost::json::value Node::apiState() const {
     state::Route shown = best->route;
     shown.envoy_port = s.portFor(key);
     shown.envoy_address = s.self().envoy_address;
-    internal.push_back(valueToJson(peering::internalRouteValue(shown, best->peer, best->node_path,
-                                                               best->origin_node, best->is_stale)));
+    internal.push_back(rpc::toPlainJson(peering::internalRouteValue(
+        shown, best->peer, best->node_path, best->origin_node, best->is_stale)));
   }
   boost::json::object routes;
   routes["local"] = std::move(local);
