@@ -19,6 +19,9 @@
 namespace catalyst::cli {
 namespace {
 
+// The largest answer the CLI reads (a route list of a big node): the most a node itself reads.
+constexpr std::size_t kMaxAnswerBytes = std::size_t{32} << 20;
+
 // Appends `value` as JSON.stringify would write it (undefined members left out).
 void appendJson(std::string& out, const rpc::Value& value) {
   if (const auto* b = value.as<bool>()) {
@@ -142,7 +145,13 @@ Result<rpc::Value> callManagement(const GlobalOptions& global, std::string_view 
   event::Dispatcher* loop = dispatcher.get();
   std::optional<Result<rpc::Value>> outcome;
   {
-    rpcnet::BatchClient batch(*dispatcher, rpc_url);
+    // A node's tables can be large: accept answers up to the largest message a node reads.
+    rpc::SessionOptions session;
+    session.max_message_bytes = kMaxAnswerBytes;
+    transport::BatchOptions limits;
+    limits.timeout = global.timeout;
+    limits.max_response_bytes = kMaxAnswerBytes;
+    rpcnet::BatchClient batch(*dispatcher, rpc_url, session, limits);
     const rpc::Stub factory_result = batch.main().call(factory, rpc::Array{global.token});
     rpc::Promise<rpc::Value> factory_answer = rpc::pull(factory_result);
     rpc::Promise<rpc::Value> answer =

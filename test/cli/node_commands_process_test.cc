@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/node_rpc.h"
+#include "support/cluster.h"
 #include "support/process.h"
 
 #ifndef CATALYST_CLI_BINARY
@@ -122,6 +123,7 @@ public:
   std::string endpoint() const { return fmt::format("ws://127.0.0.1:{}/rpc", port_); }
   const std::string& id() const { return id_; }
   uint16_t envoyPort() const { return envoy_port_; }
+  uint16_t port() const { return port_; }
   std::string log() const { return process_ ? process_->errors() : ""; }
 
 private:
@@ -143,6 +145,28 @@ protected:
   Node node_{dir_, "node-a"};
   std::string admin_;
 };
+
+TEST_F(NodeCommandsProcessTest, ListsATableLargerThanOneMegabyte) {
+  // 6000 routes with long endpoints: the list answer is ~1.5 MB, over the 1 MiB that a
+  // Cap'n Web message or an HTTP batch response may have by default.
+  for (int first = 0; first < 6000; first += 3000) {
+    catalyst::rpc::Array routes;
+    for (int i = first; i < first + 3000; ++i) {
+      routes.push_back(catalyst::rpc::object(
+          {{"name", fmt::format("svc-{}", i)},
+           {"endpoint", fmt::format("http://127.0.0.1:8080/{}/{}", std::string(150, 'p'), i)},
+           {"protocol", "http"}}));
+    }
+    const catalyst::rpc::Value added =
+        catalyst::test::batchCall(node_.port(), "getDataChannelClient", admin_, "addRoutes",
+                                  catalyst::rpc::object({{"routes", std::move(routes)}}));
+    ASSERT_NE(added.find("added"), nullptr) << added.debugString();
+  }
+  RunResult listed = node_.cli(admin_, {"node", "route", "list", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_GT(listed.out.size(), std::size_t{1} << 20);
+  EXPECT_EQ(parseJson(listed).at("local").as_array().size(), 6000u);
+}
 
 TEST_F(NodeCommandsProcessTest, RouteCreateListWhyDelete) {
   expectSuccess(node_.cli(admin_, {"node", "route", "create", "books", "http://127.0.0.1:8080"}),

@@ -71,8 +71,9 @@ private:
 
 class BatchClient::Impl : public std::enable_shared_from_this<Impl> {
 public:
-  Impl(event::Dispatcher& dispatcher, std::string url, rpc::SessionOptions options)
-      : dispatcher_(dispatcher), url_(std::move(url)),
+  Impl(event::Dispatcher& dispatcher, std::string url, rpc::SessionOptions options,
+       transport::BatchOptions batch)
+      : dispatcher_(dispatcher), url_(std::move(url)), batch_(batch),
         session_(std::make_unique<rpc::Session>(transport_, rpc::Stub(), options)) {}
 
   ~Impl() { session_.reset(); }
@@ -87,7 +88,7 @@ public:
     auto [p, r] = rpc::Promise<bool>::make();
     std::weak_ptr<Impl> weak = weak_from_this();
     transport::postBatch(
-        dispatcher_, url_, transport_.take(), {}, [weak, r = r](Result<std::string> response) {
+        dispatcher_, url_, transport_.take(), batch_, [weak, r = r](Result<std::string> response) {
           auto self = weak.lock();
           if (!self) {
             return;
@@ -116,13 +117,14 @@ public:
 private:
   event::Dispatcher& dispatcher_;
   std::string url_;
+  transport::BatchOptions batch_;
   BufferTransport transport_; // before the session, which refers to it
   std::unique_ptr<rpc::Session> session_;
 };
 
 BatchClient::BatchClient(event::Dispatcher& dispatcher, std::string url,
-                         rpc::SessionOptions options)
-    : impl_(std::make_shared<Impl>(dispatcher, std::move(url), options)) {}
+                         rpc::SessionOptions options, transport::BatchOptions batch)
+    : impl_(std::make_shared<Impl>(dispatcher, std::move(url), options, batch)) {}
 
 BatchClient::~BatchClient() = default;
 

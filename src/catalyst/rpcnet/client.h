@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -7,6 +8,7 @@
 #include "catalyst/common/result.h"
 #include "catalyst/event/dispatcher.h"
 #include "catalyst/rpc/session.h"
+#include "catalyst/transport/http_batch.h"
 #include "catalyst/transport/websocket.h"
 
 namespace catalyst::rpcnet {
@@ -54,7 +56,9 @@ using RpcClientPtr = std::unique_ptr<RpcClient>;
 // ends with the response: results not pulled before send() are rejected.
 class BatchClient {
 public:
-  BatchClient(event::Dispatcher& dispatcher, std::string url, rpc::SessionOptions options = {});
+  // `batch` bounds the request (time for the whole exchange, size of the response).
+  BatchClient(event::Dispatcher& dispatcher, std::string url, rpc::SessionOptions options = {},
+              transport::BatchOptions batch = {});
   ~BatchClient();
   BatchClient(const BatchClient&) = delete;
   BatchClient& operator=(const BatchClient&) = delete;
