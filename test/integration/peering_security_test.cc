@@ -154,6 +154,20 @@ TEST_F(PeeringSecurityTest, AValidPeerIsAccepted) {
   EXPECT_TRUE(eventually([&] { return c.learnedCount("b") == 1; }, seconds(10)));
 }
 
+TEST_F(PeeringSecurityTest, ASecondOpenReplacesTheFirstSession) {
+  auto first = openedAsA();
+  ASSERT_EQ(errorOf(first->call("update", update("node-a", {addItem("books", {"node-a"})}))), "");
+  ASSERT_TRUE(eventually([&] { return c.learnedCount("b") == 1; }, seconds(10)));
+  // node-a opens again on a new connection (it restarted, or lost the first one unnoticed):
+  // the old session ends (its routes go, its connection is closed), the new one starts empty.
+  auto second = openedAsA();
+  EXPECT_TRUE(eventually([&] { return c.learnedCount("b") == 0; }, seconds(10)));
+  EXPECT_NE(errorOf(first->call("keepalive", rpc::object({{"peerInfo", peerInfo("node-a")}}))), "");
+  EXPECT_EQ(errorOf(second->call("update", update("node-a", {addItem("films", {"node-a"})}))), "");
+  EXPECT_TRUE(eventually([&] { return c.learnedCount("b") == 1; }, seconds(10)));
+  EXPECT_EQ(c.metric("b", "catalyst_peering_sessions_ended_total{code=\"transport_error\"}"), 1);
+}
+
 TEST_F(PeeringSecurityTest, NoTokenIsRefused) {
   Caller a(c.port("b"));
   ASSERT_TRUE(a.connected());
