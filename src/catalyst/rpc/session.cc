@@ -627,6 +627,11 @@ Path SessionCore::evaluatePath(const bj::value& v) {
 }
 
 Stub SessionCore::importStub(int64_t id, bool promise) {
+  if (imports_.size() >= options_.max_imports && imports_.count(id) == 0) {
+    throw ProtocolError{"too many capabilities introduced by the peer (" +
+                        std::to_string(imports_.size()) + "; at most " +
+                        std::to_string(options_.max_imports) + ")"};
+  }
   Import& entry = imports_[id];
   std::shared_ptr<ImportHook> hook = entry.hook.lock();
   if (!hook) {

@@ -21,6 +21,8 @@ struct SessionOptions {
   // A push (or stream, or pipe) arriving while the export table holds this many entries (the
   // peer's unreleased call results plus the capabilities we sent it) aborts the session.
   std::size_t max_exports = 100'000;
+  // A message introducing a capability while this many imports are held aborts the session.
+  std::size_t max_imports = 100'000;
 };
 
 // Counters of one session.

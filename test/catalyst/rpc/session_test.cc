@@ -244,6 +244,23 @@ TEST(SessionLimitsTest, APeerThatNeverReleasesIsCutOffAtTheExportLimit) {
             "too many exports held by the peer (3; at most 3): release what you no longer use");
 }
 
+TEST(SessionLimitsTest, APeerIntroducingTooManyCapabilitiesIsCutOff) {
+  FrameTransport t;
+  SessionOptions options;
+  options.max_imports = 2;
+  Session session(t, makeStub(std::make_shared<test::InteropApi>()), options);
+  // Each echoed export is a new import of ours.
+  t.deliver(R"(["push",["pipeline",0,["echo"],[["export",-1]]]])");
+  t.deliver(R"(["push",["pipeline",0,["echo"],[["export",-2]]]])");
+  EXPECT_FALSE(session.broken());
+  t.deliver(R"(["push",["pipeline",0,["echo"],[["export",-2]]]])"); // known: no new entry
+  EXPECT_FALSE(session.broken());
+  t.deliver(R"(["push",["pipeline",0,["echo"],[["export",-3]]]])");
+  EXPECT_TRUE(session.broken());
+  ASSERT_TRUE(t.closed);
+  EXPECT_EQ(t.closed->second, "too many capabilities introduced by the peer (2; at most 2)");
+}
+
 TEST_F(ServerSessionTest, AbortOnNestingPastTheLimit) {
   std::string deep = R"(["push",["pipeline",0,["echo"],[)";
   for (int i = 0; i < 300; ++i) {
