@@ -149,7 +149,9 @@ Result<rpc::Value> callManagement(const GlobalOptions& global, std::string_view 
     rpc::SessionOptions session;
     session.max_message_bytes = kMaxAnswerBytes;
     transport::BatchOptions limits;
-    limits.timeout = global.timeout;
+    // Our own timer below ends the wait at --timeout with our message; the request's limit is
+    // only a backstop, a little later, so that it never cuts a long --timeout short.
+    limits.timeout = global.timeout + std::chrono::seconds(1);
     limits.max_response_bytes = kMaxAnswerBytes;
     rpcnet::BatchClient batch(*dispatcher, rpc_url, session, limits);
     const rpc::Stub factory_result = batch.main().call(factory, rpc::Array{global.token});

@@ -362,7 +362,8 @@ TEST_F(PeeringTest, PeersAndRoutesAddedAtRunTimeSurviveARestart) {
   // readable by the node's user only.
   struct stat st {};
   ASSERT_TRUE(eventually(
-      [&] { return ::stat((c.stateDir("a") + "/runtime.json").c_str(), &st) == 0; }, kDeadline));
+      [&] { return ::stat((c.stateDir("a") + "/runtime-peers.json").c_str(), &st) == 0; },
+      kDeadline));
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat(c.stateDir("b").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u) << "the state directory is the node's alone";

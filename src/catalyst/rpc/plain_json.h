@@ -1,7 +1,7 @@
 #pragma once
 
 // Plain data between rpc::Value and JSON, for records kept in files or shown over HTTP
-// (runtime.json, /api/state). Not the Cap'n Web encoding: arrays are not escaped, and only
+// (the run-time files, /api/state). Not the Cap'n Web encoding: arrays are not escaped, and only
 // plain values map (null, booleans, numbers, strings, arrays, objects).
 
 #include <boost/json/value.hpp>

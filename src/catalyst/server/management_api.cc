@@ -18,7 +18,6 @@ namespace catalyst::server {
 namespace {
 
 namespace json = boost::json;
-constexpr std::string_view kRuntimeFile = "runtime.json";
 
 rpc::Value success() { return rpc::object({{"success", true}}); }
 rpc::Value failure(std::string error) {
@@ -31,66 +30,34 @@ std::string firstRejection(const control::PipelineResult& result) {
 
 } // namespace
 
-Result<RuntimeState> loadRuntimeState(const std::filesystem::path& dir) {
-  const std::filesystem::path file = dir / kRuntimeFile;
+namespace {
+
+// Reads one of the runtime files: a JSON array of records, each decoded by `decode`. An absent
+// file is an empty list.
+template <class Decode> Status loadList(const std::filesystem::path& file, Decode decode) {
   std::ifstream in(file);
   if (!in) {
-    return RuntimeState{};
+    return {};
   }
   std::stringstream text;
   text << in.rdbuf();
-  auto fail = [&](const std::string& why) {
-    return invalidArgument(fmt::format("{}: {}", file.string(), why));
-  };
   boost::system::error_code ec;
   json::value doc = json::parse(text.str(), ec);
-  if (ec || !doc.is_object()) {
-    return fail("not a JSON object (" + (ec ? ec.message() : std::string("wrong type")) + ")");
+  if (ec || !doc.is_array()) {
+    return invalidArgument(fmt::format("{}: not a JSON array ({})", file.string(),
+                                       ec ? ec.message() : std::string("wrong type")));
   }
-  RuntimeState runtime;
-  if (const json::value* peers = doc.as_object().if_contains("peers")) {
-    if (!peers->is_array()) {
-      return fail("peers: expected an array");
-    }
-    for (const json::value& p : peers->get_array()) {
-      Result<state::PeerInfo> info = peering::peerInfoFromValue(rpc::fromPlainJson(p), "peers[]");
-      if (!info) {
-        return fail(info.error().message);
-      }
-      runtime.peers.emplace(info->name, *info);
+  for (const json::value& v : doc.get_array()) {
+    if (Status st = decode(rpc::fromPlainJson(v)); !st) {
+      return invalidArgument(fmt::format("{}: {}", file.string(), st.error().message));
     }
   }
-  if (const json::value* routes = doc.as_object().if_contains("routes")) {
-    if (!routes->is_array()) {
-      return fail("routes: expected an array");
-    }
-    for (const json::value& r : routes->get_array()) {
-      Result<state::Route> route = peering::routeFromValue(rpc::fromPlainJson(r), "routes[]");
-      if (!route) {
-        return fail(route.error().message);
-      }
-      runtime.routes.emplace(route->name, *route);
-    }
-  }
-  return runtime;
+  return {};
 }
 
-Status saveRuntimeState(const std::filesystem::path& dir, const RuntimeState& runtime) {
-  json::array peers;
-  for (const auto& [name, info] : runtime.peers) {
-    peers.push_back(rpc::toPlainJson(peering::toValue(info, peering::TokenVisibility::Include)));
-  }
-  json::array routes;
-  for (const auto& [name, route] : runtime.routes) {
-    routes.push_back(rpc::toPlainJson(peering::toValue(route)));
-  }
-  json::object doc;
-  doc["peers"] = std::move(peers);
-  doc["routes"] = std::move(routes);
-  const std::string text = json::serialize(doc) + "\n";
-
-  const std::filesystem::path file = dir / kRuntimeFile;
-  const std::filesystem::path temp = dir / (std::string(kRuntimeFile) + ".tmp");
+// Writes `text` to `file` through a temporary file (mode 0600), flushed, then renamed.
+Status replaceFile(const std::filesystem::path& file, const std::string& text) {
+  const std::filesystem::path temp = file.string() + ".tmp";
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
     return unavailable(fmt::format("{}: {}", temp.string(), std::strerror(errno)));
@@ -111,6 +78,58 @@ Status saveRuntimeState(const std::filesystem::path& dir, const RuntimeState& ru
   std::filesystem::rename(temp, file, ec);
   if (ec) {
     return unavailable(fmt::format("{}: {}", file.string(), ec.message()));
+  }
+  return {};
+}
+
+} // namespace
+
+Result<RuntimeState> loadRuntimeState(const std::filesystem::path& dir) {
+  RuntimeState runtime;
+  Status peers = loadList(dir / kRuntimePeersFile, [&](const rpc::Value& v) -> Status {
+    Result<state::PeerInfo> info = peering::peerInfoFromValue(v, "peers[]");
+    if (!info) {
+      return info.error();
+    }
+    runtime.peers.emplace(info->name, *info);
+    return {};
+  });
+  if (!peers) {
+    return peers.error();
+  }
+  Status routes = loadList(dir / kRuntimeRoutesFile, [&](const rpc::Value& v) -> Status {
+    Result<state::Route> route = peering::routeFromValue(v, "routes[]");
+    if (!route) {
+      return route.error();
+    }
+    runtime.routes.emplace(route->name, *route);
+    return {};
+  });
+  if (!routes) {
+    return routes.error();
+  }
+  return runtime;
+}
+
+Status saveRuntimeState(const std::filesystem::path& dir, const RuntimeState& runtime,
+                        RuntimeParts parts) {
+  if (parts.peers) {
+    json::array peers;
+    for (const auto& [name, info] : runtime.peers) {
+      peers.push_back(rpc::toPlainJson(peering::toValue(info, peering::TokenVisibility::Include)));
+    }
+    if (Status st = replaceFile(dir / kRuntimePeersFile, json::serialize(peers) + "\n"); !st) {
+      return st;
+    }
+  }
+  if (parts.routes) {
+    json::array routes;
+    for (const auto& [name, route] : runtime.routes) {
+      routes.push_back(rpc::toPlainJson(peering::toValue(route)));
+    }
+    if (Status st = replaceFile(dir / kRuntimeRoutesFile, json::serialize(routes) + "\n"); !st) {
+      return st;
+    }
   }
   return {};
 }
@@ -200,27 +219,29 @@ rpc::Value ManagementApi::dataChannelClient(std::string_view token) {
   return rpc::object({{"success", true}, {"client", data_channel_client_}});
 }
 
-rpc::Promise<rpc::Value> ManagementApi::submit(control::Event event,
+rpc::Promise<rpc::Value> ManagementApi::submit(control::Event event, RuntimeParts changes,
                                                std::function<void()> on_success) {
   auto [promise, resolver] = R::make();
   std::weak_ptr<ManagementApi> weak = weak_from_this();
-  loop_.submit(std::move(event), [weak, resolver = resolver, on_success = std::move(on_success)](
-                                     const control::PipelineResult& result) {
-    if (!result.rejections.empty()) {
-      resolver.resolve(failure(firstRejection(result)));
-      return;
-    }
-    if (auto self = weak.lock()) {
-      on_success();
-      self->persist();
-    }
-    resolver.resolve(success());
-  });
+  loop_.submit(std::move(event),
+               [weak, resolver = resolver, changes,
+                on_success = std::move(on_success)](const control::PipelineResult& result) {
+                 if (!result.rejections.empty()) {
+                   resolver.resolve(failure(firstRejection(result)));
+                   return;
+                 }
+                 if (auto self = weak.lock()) {
+                   on_success();
+                   self->persist(changes);
+                 }
+                 resolver.resolve(success());
+               });
   return promise;
 }
 
-void ManagementApi::persist() {
-  dirty_ = true;
+void ManagementApi::persist(RuntimeParts parts) {
+  dirty_.peers = dirty_.peers || parts.peers;
+  dirty_.routes = dirty_.routes || parts.routes;
   if (!persist_timer_) {
     std::weak_ptr<ManagementApi> weak = weak_from_this();
     persist_timer_ = dispatcher_.createTimer([weak] {
@@ -242,11 +263,12 @@ void ManagementApi::flush() {
 }
 
 void ManagementApi::writeNow() {
-  if (!dirty_) {
+  if (!dirty_.peers && !dirty_.routes) {
     return;
   }
-  dirty_ = false;
-  if (Status st = saveRuntimeState(state_dir_, runtime_); !st) {
+  const RuntimeParts parts = dirty_;
+  dirty_ = {};
+  if (Status st = saveRuntimeState(state_dir_, runtime_, parts); !st) {
     logger_.error("cannot keep run-time peers and routes: {}", st.error().message);
   }
 }
@@ -260,7 +282,7 @@ rpc::Promise<rpc::Value> ManagementApi::addPeer(const rpc::Args& args, bool must
     return R::resolved(failure(fmt::format("no peer named '{}'", info->name)));
   }
   state::PeerInfo copy = *info;
-  return submit(control::ev::AddPeer{*info},
+  return submit(control::ev::AddPeer{*info}, RuntimeParts{true, false},
                 [this, copy]() { runtime_.peers.insert_or_assign(copy.name, copy); });
 }
 
@@ -270,7 +292,8 @@ rpc::Promise<rpc::Value> ManagementApi::removePeer(const rpc::Args& args) {
     return R::resolved(failure("name: expected a string"));
   }
   std::string n = *name->as<std::string>();
-  return submit(control::ev::RemovePeer{n}, [this, n]() { runtime_.peers.erase(n); });
+  return submit(control::ev::RemovePeer{n}, RuntimeParts{true, false},
+                [this, n]() { runtime_.peers.erase(n); });
 }
 
 rpc::Value ManagementApi::listPeers() const {
@@ -300,7 +323,7 @@ rpc::Promise<rpc::Value> ManagementApi::addRoute(const rpc::Args& args) {
     return R::resolved(failure(route.error().message));
   }
   state::Route copy = *route;
-  return submit(control::ev::AddRoute{*route, state::RouteSource::Admin},
+  return submit(control::ev::AddRoute{*route, state::RouteSource::Admin}, RuntimeParts{false, true},
                 [this, copy]() { runtime_.routes.insert_or_assign(copy.name, copy); });
 }
 
@@ -351,7 +374,7 @@ rpc::Promise<rpc::Value> ManagementApi::addRoutes(const rpc::Args& args) {
                      return;
                    }
                    if (self) {
-                     self->persist(); // once for the whole call
+                     self->persist(RuntimeParts{false, true}); // once for the whole call
                    }
                    if (!tally->error.empty()) {
                      resolver.resolve(failure(tally->error));
@@ -375,7 +398,8 @@ rpc::Promise<rpc::Value> ManagementApi::removeRoute(const rpc::Args& args) {
     return R::resolved(failure("name: expected a string"));
   }
   std::string n = *name->as<std::string>();
-  return submit(control::ev::RemoveRoute{n}, [this, n]() { runtime_.routes.erase(n); });
+  return submit(control::ev::RemoveRoute{n}, RuntimeParts{false, true},
+                [this, n]() { runtime_.routes.erase(n); });
 }
 
 rpc::Value ManagementApi::listRoutes() const {

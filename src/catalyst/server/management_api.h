@@ -10,12 +10,13 @@
 // Both need an `admin` token. Every method answers {success: true, ...} or {success: false,
 // error}; a call that changes nothing answers "No state change", as the reference does.
 //
-// Peers and routes added (or changed) here are kept in `<state dir>/runtime.json` (mode 0600:
-// it holds peer tokens), replaced atomically on every change, and loaded again by the next
-// start, so a restarted node re-dials its peers and re-announces its routes by itself. The
-// config file stays authoritative for what it lists: a peer or route of the config changed
-// here keeps the change until the node restarts. The file is written at most kPersistDelay after
-// a change (and at shutdown): a node killed within that time loses the change.
+// Peers and routes added (or changed) here are kept in the state directory, in
+// runtime-peers.json (mode 0600: it holds peer tokens) and runtime-routes.json, each replaced
+// atomically when its part changed, and loaded again by the next start, so a restarted node
+// re-dials its peers and re-announces its routes by itself. The config file stays authoritative
+// for what it lists: a peer or route of the config changed here keeps the change until the node
+// restarts. A file is written at most kPersistDelay after a change (and at shutdown): a node
+// killed within that time loses the change.
 
 #include <chrono>
 #include <filesystem>
@@ -35,18 +36,31 @@
 
 namespace catalyst::server {
 
-// What runtime.json holds.
+// What the run-time files hold.
 struct RuntimeState {
   std::map<std::string, state::PeerInfo> peers;
   std::map<std::string, state::Route> routes;
   bool operator==(const RuntimeState&) const = default;
 };
 
-// Reads `<dir>/runtime.json`; an absent file is an empty state; a damaged one is an error that
-// names the file (the node then refuses to start rather than forget peers silently).
+// The two files of the run-time state in the state directory, written apart so that a peer
+// change does not rewrite a large route table: peers (with their tokens) and routes.
+inline constexpr std::string_view kRuntimePeersFile = "runtime-peers.json";
+inline constexpr std::string_view kRuntimeRoutesFile = "runtime-routes.json";
+
+// Which parts of the run-time state changed.
+struct RuntimeParts {
+  bool peers = false;
+  bool routes = false;
+};
+
+// Reads both files (JSON arrays); an absent file is an empty list; a damaged one is an error
+// that names the file (the node then refuses to start rather than forget peers silently).
 Result<RuntimeState> loadRuntimeState(const std::filesystem::path& dir);
-// Writes it to a temporary file (mode 0600), flushes and renames it over runtime.json.
-Status saveRuntimeState(const std::filesystem::path& dir, const RuntimeState& runtime);
+// Writes the `parts` asked for, each to a temporary file (mode 0600), flushed, then renamed
+// over the old one.
+Status saveRuntimeState(const std::filesystem::path& dir, const RuntimeState& runtime,
+                        RuntimeParts parts = {true, true});
 
 inline constexpr std::size_t kMaxBulkRoutes = 10'000;
 inline constexpr std::chrono::milliseconds kPersistDelay{100};
@@ -61,7 +75,7 @@ public:
   rpc::Value networkClient(std::string_view token);
   rpc::Value dataChannelClient(std::string_view token);
 
-  // Writes runtime.json now if a change is waiting (at shutdown).
+  // Writes the run-time files now if a change is waiting (at shutdown).
   void flush();
 
   // Refusals of the management RPCs, by reason (for /metrics).
@@ -69,10 +83,12 @@ public:
 
 private:
   Result<auth::Claims> checkAdmin(std::string_view token);
-  rpc::Promise<rpc::Value> submit(control::Event event, std::function<void()> on_success);
-  // Marks runtime.json out of date; it is rewritten kPersistDelay later, so a burst of changes
-  // (a bulk import, a script adding routes one by one) costs one write, not one per change.
-  void persist();
+  rpc::Promise<rpc::Value> submit(control::Event event, RuntimeParts changes,
+                                  std::function<void()> on_success);
+  // Marks part of the run-time state out of date; its file is rewritten kPersistDelay later, so a
+  // burst of changes (a bulk import, a script adding routes one by one) costs one write, not one
+  // per change.
+  void persist(RuntimeParts parts);
   void writeNow();
 
   rpc::Promise<rpc::Value> addPeer(const rpc::Args& args, bool must_exist);
@@ -93,7 +109,7 @@ private:
   Logger& logger_;
   std::map<std::string, uint64_t> refusals_;
   event::TimerPtr persist_timer_;
-  bool dirty_ = false;
+  RuntimeParts dirty_;
   rpc::Value network_client_;
   rpc::Value data_channel_client_;
 };
