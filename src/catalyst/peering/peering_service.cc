@@ -350,7 +350,7 @@ public:
     service_.stats_.update_items_sent += items.size();
     rpc::Object args =
         rpc::object({{"peerInfo", service_.self_value_},
-                     {"update", updateBatchValue(std::span<const state::UpdateItem>(items))}});
+                     {"update", updateBatchEncoded(std::span<const state::UpdateItem>(items))}});
     if (end_of_table) {
       args.push_back(rpc::Member{"endOfRib", true});
     }

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "catalyst/rpc/json_writer.h"
+
 namespace catalyst::peering {
 namespace {
 
@@ -417,6 +419,96 @@ rpc::Value toValue(const state::UpdateItem& item) {
   put(o, "nodePath", stringArray(item.node_path));
   put(o, "originNode", item.origin_node);
   return o;
+}
+
+namespace {
+
+// The Cap'n Web encoding of what toValue() builds, written directly (see updateBatchEncoded()).
+// Member order and number forms are those of toValue() followed by the session's devaluation.
+void encodeNumber(std::string& out, double d) {
+  if (std::isnan(d)) {
+    out += "[\"nan\"]";
+  } else if (std::isinf(d)) {
+    out += d > 0 ? "[\"inf\"]" : "[\"-inf\"]";
+  } else {
+    rpc::json::appendNumber(out, d);
+  }
+}
+
+void encodeMember(std::string& out, std::string_view key, std::string_view text) {
+  out.push_back(',');
+  rpc::json::appendString(out, key);
+  out.push_back(':');
+  rpc::json::appendString(out, text);
+}
+
+void encodeStrings(std::string& out, const std::vector<std::string>& strings) {
+  out += "[[";
+  for (std::size_t i = 0; i < strings.size(); ++i) {
+    if (i != 0) {
+      out.push_back(',');
+    }
+    rpc::json::appendString(out, strings[i]);
+  }
+  out += "]]";
+}
+
+void encodeRoute(std::string& out, const state::Route& route) {
+  out += "{\"name\":";
+  rpc::json::appendString(out, route.name);
+  if (route.endpoint) {
+    encodeMember(out, "endpoint", *route.endpoint);
+  }
+  encodeMember(out, "protocol", state::toString(route.protocol));
+  if (route.region) {
+    encodeMember(out, "region", *route.region);
+  }
+  if (!route.tags.empty()) {
+    out += ",\"tags\":";
+    encodeStrings(out, route.tags);
+  }
+  if (route.envoy_port) {
+    out += ",\"envoyPort\":";
+    encodeNumber(out, static_cast<double>(*route.envoy_port));
+  }
+  if (route.envoy_address) {
+    encodeMember(out, "envoyAddress", *route.envoy_address);
+  }
+  if (route.health_status) {
+    encodeMember(out, "healthStatus", state::toString(*route.health_status));
+  }
+  if (route.response_time_ms) {
+    out += ",\"responseTimeMs\":";
+    encodeNumber(out, *route.response_time_ms);
+  }
+  if (route.last_checked) {
+    encodeMember(out, "lastChecked", *route.last_checked);
+  }
+  out.push_back('}');
+}
+
+} // namespace
+
+rpc::Value updateBatchEncoded(std::span<const state::UpdateItem> items) {
+  std::string out;
+  out.reserve(64 + items.size() * 256);
+  out += "{\"updates\":[[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const state::UpdateItem& item = items[i];
+    if (i != 0) {
+      out.push_back(',');
+    }
+    out += item.action == state::UpdateItem::Action::Add ? "{\"action\":\"add\",\"route\":"
+                                                         : "{\"action\":\"remove\",\"route\":";
+    encodeRoute(out, item.route);
+    out += ",\"nodePath\":";
+    encodeStrings(out, item.node_path);
+    out += ",\"originNode\":";
+    rpc::json::appendString(out, item.origin_node);
+    out.push_back('}');
+  }
+  out += "]]}";
+  return rpc::Encoded{std::move(out)};
 }
 
 rpc::Value updateBatchValue(std::span<const state::UpdateItem> items) {

@@ -51,6 +51,11 @@ rpc::Value toValue(const state::UpdateItem& item);
 // caller chunks (at most control::kMaxUpdateItems items per call).
 rpc::Value updateBatchValue(std::span<const state::UpdateItem> items);
 
+// The same, already in the Cap'n Web encoding (an rpc::Encoded): what the session would write
+// for updateBatchValue(items), byte for byte, without building the Value tree. What the
+// peering sessions send.
+rpc::Value updateBatchEncoded(std::span<const state::UpdateItem> items);
+
 // {name, domains, endpoint?, labels?, peerToken?, envoyAddress?}; `peerToken` only with
 // TokenVisibility::Include.
 rpc::Value toValue(const state::PeerInfo& peer, TokenVisibility token);

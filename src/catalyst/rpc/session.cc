@@ -874,6 +874,8 @@ void SessionCore::devaluate(const Value& v, std::string& out) {
       devaluate((*o)[i].value, out);
     }
     out.push_back('}');
+  } else if (const Encoded* enc = std::get_if<Encoded>(&var)) {
+    out += enc->text;
   } else if (const BigInt* n = std::get_if<BigInt>(&var)) {
     out += "[\"bigint\",";
     json::appendString(out, n->decimal);

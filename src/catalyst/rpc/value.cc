@@ -78,6 +78,8 @@ void debug(const Value& v, std::string& out) {
     debugObject(*o, out);
   } else if (const BigInt* n = std::get_if<BigInt>(&var)) {
     out += n->decimal + "n";
+  } else if (const Encoded* enc = std::get_if<Encoded>(&var)) {
+    out += enc->text;
   } else if (const Date* dt = std::get_if<Date>(&var)) {
     out += "Date(";
     if (dt->ms) {

@@ -450,6 +450,49 @@ TEST(WireCapturedFramesTest, ThroughTheSession) {
   EXPECT_EQ(*peer, capturedPeer());
 }
 
+// What our session writes for `value` (as the resolution of a call).
+std::string written(const Value& value) {
+  FrameTransport transport;
+  rpc::Session session(transport, rpc::makeFunctionStub([&value](rpc::Args) {
+                         return rpc::Promise<Value>::resolved(value);
+                       }));
+  transport.deliver(R"(["push",["pipeline",0,[],[]]])");
+  transport.deliver(R"(["pull",1])");
+  EXPECT_EQ(transport.sent.size(), 1u);
+  return transport.sent.empty() ? std::string() : transport.sent[0];
+}
+
+TEST(WireEncodedTest, UpdateBatchEncodedIsWhatTheSessionWritesForTheValue) {
+  std::vector<UpdateItem> items;
+  UpdateItem full = capturedItem();
+  full.route.endpoint = "http://127.0.0.1:8081/\"quoted\"\n\u00e9";
+  full.route.tags = {"v1", "a\\b"};
+  full.route.envoy_port = 10001;
+  full.route.envoy_address = "10.0.0.1";
+  full.route.health_status = state::HealthStatus::Down;
+  full.route.response_time_ms = 12.5;
+  full.route.last_checked = "2026-11-27T00:00:00Z";
+  full.node_path = {"node-b", "node-a"};
+  items.push_back(full);
+  UpdateItem remove = capturedItem();
+  remove.action = UpdateItem::Action::Remove;
+  remove.route = state::Route{};
+  remove.route.name = "gone";
+  items.push_back(remove);
+  UpdateItem minimal = capturedItem();
+  minimal.route.endpoint.reset();
+  minimal.route.region.reset();
+  minimal.route.tags.clear();
+  minimal.route.protocol = state::Protocol::Udp;
+  minimal.route.response_time_ms = 0.0;
+  items.push_back(minimal);
+
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, items.size()}) {
+    const std::span<const UpdateItem> some(items.data(), n);
+    EXPECT_EQ(written(updateBatchEncoded(some)), written(updateBatchValue(some))) << n << " items";
+  }
+}
+
 // ---- refusals, one message each ----
 
 struct Refusal {
