@@ -56,6 +56,16 @@ class PeeringTest : public ::testing::Test {
 protected:
   Cluster c{CATALYST_NODE_BINARY};
 
+  // A - B - C, started.
+  void startChain(NodeOptions a, NodeOptions b = {}, NodeOptions cc = {}) {
+    c.add("a", std::move(a));
+    c.add("b", std::move(b));
+    c.add("c", std::move(cc));
+    c.link("a", "b");
+    c.link("b", "c");
+    c.startAll();
+  }
+
   void TearDown() override {
     if (HasFailure()) {
       for (const char* n : {"a", "b", "c", "d"}) {
@@ -69,12 +79,7 @@ protected:
 };
 
 TEST_F(PeeringTest, ChainCarriesARouteTwoHopsAndItsWithdrawal) {
-  c.add("a", NodeOptions().withRoutes({"books"}));
-  c.add("b");
-  c.add("c");
-  c.link("a", "b");
-  c.link("b", "c");
-  c.startAll();
+  startChain(NodeOptions().withRoutes({"books"}));
 
   ASSERT_TRUE(
       eventually([&] { return hasPath(c, "c", "books", "a", "node-b,node-a"); }, kDeadline));
@@ -165,12 +170,7 @@ TEST_F(PeeringTest, LateJoinerLearnsEverything) {
 }
 
 TEST_F(PeeringTest, ADepartingNodesRoutesAreDroppedDownstream) {
-  c.add("a", NodeOptions().withRoutes({"books"}));
-  c.add("b");
-  c.add("c");
-  c.link("a", "b");
-  c.link("b", "c");
-  c.startAll();
+  startChain(NodeOptions().withRoutes({"books"}));
   ASSERT_TRUE(
       eventually([&] { return hasPath(c, "c", "books", "a", "node-b,node-a"); }, kDeadline));
   c.stop("a");
@@ -179,12 +179,8 @@ TEST_F(PeeringTest, ADepartingNodesRoutesAreDroppedDownstream) {
 }
 
 TEST_F(PeeringTest, KilledTransitNodeIsWithdrawnAtOnceAndResyncsAfterRestart) {
-  c.add("a", NodeOptions().withRoutes({"books"}));
-  c.add("b", NodeOptions().withRoutes({"films"}));
-  c.add("c", NodeOptions().withRoutes({"music"}));
-  c.link("a", "b");
-  c.link("b", "c");
-  c.startAll();
+  startChain(NodeOptions().withRoutes({"books"}), NodeOptions().withRoutes({"films"}),
+             NodeOptions().withRoutes({"music"}));
   auto converged = [&] {
     return hasPath(c, "c", "books", "a", "node-b,node-a") &&
            hasPath(c, "a", "music", "c", "node-b,node-c") && c.learnedCount("a") == 2 &&
@@ -235,12 +231,7 @@ TEST_F(PeeringTest, KeepalivesHoldTheSessionAndSilenceExpiresItThenItReconnects)
 }
 
 TEST_F(PeeringTest, AHealthChangeReachesEveryNodeAtTheSamePathLength) {
-  c.add("a", NodeOptions().withRoutes({"books"}));
-  c.add("b");
-  c.add("c");
-  c.link("a", "b");
-  c.link("b", "c");
-  c.startAll();
+  startChain(NodeOptions().withRoutes({"books"}));
   ASSERT_TRUE(
       eventually([&] { return hasPath(c, "c", "books", "a", "node-b,node-a"); }, kDeadline));
   const rpc::Value changed =
