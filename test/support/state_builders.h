@@ -74,7 +74,7 @@ public:
     const state::RouteKey key = p.key();
     op(state::op::UpsertPath{std::move(p)});
     const state::LearnedPath* best = nullptr;
-    for (const auto& [name, candidate] : *state_.findCandidates(key)) {
+    for (const state::LearnedPath& candidate : *state_.findCandidates(key)) {
       if (best == nullptr || state::preferredOver(candidate, *best)) {
         best = &candidate;
       }

@@ -447,7 +447,8 @@ rpc::Value ManagementApi::explainRoute(const rpc::Args& args) const {
     }
     const state::LearnedPath* best = s.findBest(key);
     rpc::Array candidates;
-    for (const auto& [peer, path] : learned.paths) {
+    for (const state::LearnedPath& path : learned.paths) {
+      const std::string& peer = path.peer;
       const bool chosen = best != nullptr && best->peer == peer;
       std::string why = chosen ? "best path" : "";
       if (!chosen && best != nullptr) {

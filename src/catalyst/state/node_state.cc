@@ -39,7 +39,24 @@ const LocalService* NodeState::findService(const std::string& name) const {
   return it == services_.end() ? nullptr : &it->second;
 }
 
-const NodeState::PathsByPeer* NodeState::findCandidates(const RouteKey& key) const {
+namespace {
+
+// The position of `peer`'s path in `paths` (sorted by peer), or where it would go.
+NodeState::Paths::const_iterator lowerBound(const NodeState::Paths& paths,
+                                            const std::string& peer) {
+  return std::lower_bound(
+      paths.begin(), paths.end(), peer,
+      [](const LearnedPath& p, const std::string& name) { return p.peer < name; });
+}
+
+} // namespace
+
+const LearnedPath* NodeState::LearnedRoute::path(const std::string& peer) const {
+  auto it = lowerBound(paths, peer);
+  return it != paths.end() && it->peer == peer ? &*it : nullptr;
+}
+
+const NodeState::Paths* NodeState::findCandidates(const RouteKey& key) const {
   auto it = learned_.find(key);
   return it == learned_.end() || it->second.paths.empty() ? nullptr : &it->second.paths;
 }
@@ -49,8 +66,7 @@ const LearnedPath* NodeState::findPath(const std::string& peer, const RouteKey& 
   if (it == learned_.end()) {
     return nullptr;
   }
-  auto path = it->second.paths.find(peer);
-  return path == it->second.paths.end() ? nullptr : &path->second;
+  return it->second.path(peer);
 }
 
 const LearnedPath* NodeState::findBest(const RouteKey& key) const {
@@ -58,8 +74,7 @@ const LearnedPath* NodeState::findBest(const RouteKey& key) const {
   if (it == learned_.end() || !it->second.best) {
     return nullptr;
   }
-  auto path = it->second.paths.find(*it->second.best);
-  return path == it->second.paths.end() ? nullptr : &path->second;
+  return it->second.path(*it->second.best);
 }
 
 std::vector<RouteKey> NodeState::learnedKeysSorted() const {
@@ -74,10 +89,14 @@ std::vector<RouteKey> NodeState::learnedKeysSorted() const {
   return keys;
 }
 
-const std::unordered_set<RouteKey, RouteKeyHash>*
-NodeState::pathsFrom(const std::string& peer) const {
-  auto it = paths_by_peer_.find(peer);
-  return it == paths_by_peer_.end() ? nullptr : &it->second;
+std::vector<RouteKey> NodeState::keysFrom(const std::string& peer) const {
+  std::vector<RouteKey> keys;
+  for (const auto& [key, route] : learned_) {
+    if (route.path(peer) != nullptr) {
+      keys.push_back(key);
+    }
+  }
+  return keys;
 }
 
 std::optional<uint16_t> NodeState::portFor(const RouteKey& key) const {
@@ -140,34 +159,35 @@ bool NodeState::applyOne(const DeltaOp& o) {
         } else if constexpr (std::is_same_v<T, op::RemoveService>) {
           return services_.erase(v.name) > 0;
         } else if constexpr (std::is_same_v<T, op::UpsertPath>) {
-          RouteKey key = v.path.key();
-          auto [it, inserted] = learned_[key].paths.insert_or_assign(v.path.peer, v.path);
-          if (inserted) {
+          Paths& paths = learned_[v.path.key()].paths;
+          auto at = lowerBound(paths, v.path.peer);
+          if (at != paths.end() && at->peer == v.path.peer) {
+            paths[static_cast<std::size_t>(at - paths.begin())] = v.path;
+          } else {
+            paths.insert(at, v.path);
             ++path_count_;
-            paths_by_peer_[v.path.peer].insert(std::move(key));
           }
           return true;
         } else if constexpr (std::is_same_v<T, op::RemovePath>) {
           auto it = learned_.find(v.key);
-          if (it == learned_.end() || it->second.paths.erase(v.peer) == 0) {
+          if (it == learned_.end()) {
             return false;
           }
+          Paths& paths = it->second.paths;
+          auto at = lowerBound(paths, v.peer);
+          if (at == paths.end() || at->peer != v.peer) {
+            return false;
+          }
+          paths.erase(at);
           --path_count_;
           // The entry stays while the Loc-RIB still names a neighbour; ClearBest removes it.
-          if (it->second.paths.empty() && !it->second.best) {
+          if (paths.empty() && !it->second.best) {
             learned_.erase(it);
-          }
-          auto index = paths_by_peer_.find(v.peer);
-          if (index != paths_by_peer_.end()) {
-            index->second.erase(v.key);
-            if (index->second.empty()) {
-              paths_by_peer_.erase(index);
-            }
           }
           return true;
         } else if constexpr (std::is_same_v<T, op::SelectBest>) {
           auto it = learned_.find(v.key);
-          if (it == learned_.end() || it->second.paths.count(v.peer) == 0) {
+          if (it == learned_.end() || it->second.path(v.peer) == nullptr) {
             return false;
           }
           if (!it->second.best) {

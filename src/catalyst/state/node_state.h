@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "catalyst/state/local_service.h"
@@ -36,12 +35,17 @@ struct NodeIdentity {
 // routes and services are few and kept ordered.
 class NodeState {
 public:
-  using PathsByPeer = std::map<std::string, LearnedPath>; // neighbour -> its path
+  // The candidate paths of one route, one per neighbour, ordered by neighbour name. A route
+  // has few (usually one), so a sorted vector: no node or key string per path.
+  using Paths = std::vector<LearnedPath>;
 
   // One learned route: every candidate path (Adj-RIB-In) and the chosen one (Loc-RIB).
   struct LearnedRoute {
-    PathsByPeer paths;
+    Paths paths;
     std::optional<std::string> best; // the neighbour whose path is best
+
+    // The path `peer` gave, or nullptr.
+    const LearnedPath* path(const std::string& peer) const;
     bool operator==(const LearnedRoute&) const = default;
   };
   using LearnedRoutes = std::unordered_map<RouteKey, LearnedRoute, RouteKeyHash>;
@@ -79,13 +83,15 @@ public:
   const LocalRoute* findLocalRoute(const std::string& name) const;
   const LocalService* findService(const std::string& name) const;
   // The candidate paths for `key`, or nullptr when no neighbour has one.
-  const PathsByPeer* findCandidates(const RouteKey& key) const;
+  const Paths* findCandidates(const RouteKey& key) const;
   // The path `peer` gave for `key`, or nullptr.
   const LearnedPath* findPath(const std::string& peer, const RouteKey& key) const;
   // The best path for `key`, or nullptr when the route is not learned.
   const LearnedPath* findBest(const RouteKey& key) const;
-  // The keys of every path learned from `peer` (an index kept by apply()).
-  const std::unordered_set<RouteKey, RouteKeyHash>* pathsFrom(const std::string& peer) const;
+  // The keys of every route `peer` gives a path for. O(learned routes): a walk of the table,
+  // for session ends and stale sweeps, which touch most of a peer's routes anyway; no index
+  // per path is kept (it cost ~100 bytes per path).
+  std::vector<RouteKey> keysFrom(const std::string& peer) const;
 
   // Applies every operation of `delta` in order and counts one generation. Operations that
   // refer to something absent are no-ops, so apply() never fails. Returns the number of
@@ -104,7 +110,6 @@ private:
   std::map<std::string, LocalRoute> local_routes_;
   std::map<std::string, LocalService> services_;
   LearnedRoutes learned_;
-  std::map<std::string, std::unordered_set<RouteKey, RouteKeyHash>> paths_by_peer_;
   PortPool ports_;
   std::unordered_map<RouteKey, uint16_t, RouteKeyHash> route_ports_;
   uint64_t port_allocation_failures_ = 0;

@@ -213,7 +213,7 @@ std::string locRibProblem(const state::NodeState& s) {
       return "a learned route without paths: " + key.name;
     }
     const state::LearnedPath* best = nullptr;
-    for (const auto& [peer, path] : entry.paths) {
+    for (const state::LearnedPath& path : entry.paths) {
       if (std::find(path.node_path.begin(), path.node_path.end(), s.self().name) !=
           path.node_path.end()) {
         return "a stored path contains this node: " + key.name;

@@ -22,7 +22,7 @@ TEST(NodeStateTest, ApplyCountsGenerationsAndNoOps) {
   EXPECT_EQ(s.generation(), g + 1);
 }
 
-TEST(NodeStateTest, PathsAreIndexedByRouteAndByPeer) {
+TEST(NodeStateTest, PathsAreFoundByRouteAndByPeer) {
   NodeState s = StateBuilder("node-c")
                     .withPeer(peer("node-a"))
                     .withPeer(peer("node-b"))
@@ -33,10 +33,10 @@ TEST(NodeStateTest, PathsAreIndexedByRouteAndByPeer) {
   ASSERT_NE(s.findCandidates(key), nullptr);
   EXPECT_EQ(s.findCandidates(key)->size(), 2u);
   EXPECT_EQ(s.findBest(key)->peer, "node-a");
-  EXPECT_EQ(s.pathsFrom("node-b")->count(key), 1u);
+  EXPECT_EQ(s.keysFrom("node-b"), std::vector<state::RouteKey>{key});
 
   EXPECT_EQ(s.apply(delta({op::RemovePath{"node-a", key}})), 0u);
-  EXPECT_EQ(s.pathsFrom("node-a"), nullptr);
+  EXPECT_TRUE(s.keysFrom("node-a").empty());
   EXPECT_EQ(s.findBest(key), nullptr) << "the Loc-RIB points at a removed path";
   EXPECT_EQ(s.apply(delta({op::SelectBest{key, "node-b"}})), 0u);
   EXPECT_EQ(s.findBest(key)->peer, "node-b");

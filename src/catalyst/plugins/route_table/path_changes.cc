@@ -6,7 +6,7 @@
 
 namespace catalyst::plugins {
 
-const PathChanges::PeerChange* PathChanges::find(const PeerChanges& changes,
+const PathChanges::PeerChange* PathChanges::find(const std::vector<PeerChange>& changes,
                                                  const std::string& peer) {
   for (const PeerChange& c : changes) {
     if (c.peer == peer) {
@@ -16,68 +16,61 @@ const PathChanges::PeerChange* PathChanges::find(const PeerChanges& changes,
   return nullptr;
 }
 
-const state::LearnedPath* PathChanges::current(const std::string& peer,
-                                               const state::RouteKey& key) const {
-  auto by_key = changes_.find(key);
-  if (by_key != changes_.end()) {
-    if (const PeerChange* change = find(by_key->second, peer)) {
-      return change->path ? &*change->path : nullptr;
-    }
+PathChanges::Touched& PathChanges::touch(const state::RouteKey& key) {
+  auto [it, inserted] = changes_.try_emplace(key);
+  if (inserted) {
+    auto entry = state_.learned().find(key);
+    it->second.before = entry == state_.learned().end() ? nullptr : &entry->second;
+    order_.push_back(&*it);
   }
-  return state_.findPath(peer, key);
+  return it->second;
+}
+
+const state::LearnedPath* PathChanges::current(const Touched& t, const std::string& peer) {
+  if (const PeerChange* change = find(t.changes, peer)) {
+    return change->path ? &*change->path : nullptr;
+  }
+  return t.before == nullptr ? nullptr : t.before->path(peer);
 }
 
 void PathChanges::upsert(state::LearnedPath path) {
-  state::RouteKey key = path.key();
-  const state::LearnedPath* existing = current(path.peer, key);
+  Touched& t = touch(path.key());
+  const state::LearnedPath* existing = current(t, path.peer);
   if (existing != nullptr && *existing == path) {
     return;
   }
-  auto [it, inserted] = changes_.try_emplace(key);
-  if (inserted) {
-    order_.push_back(std::move(key));
-  }
-  for (PeerChange& c : it->second) {
+  for (PeerChange& c : t.changes) {
     if (c.peer == path.peer) {
       c.path = std::move(path);
       return;
     }
   }
   std::string peer = path.peer;
-  it->second.push_back(PeerChange{std::move(peer), std::move(path)});
+  t.changes.push_back(PeerChange{std::move(peer), std::move(path)});
 }
 
 void PathChanges::remove(const std::string& peer, const state::RouteKey& key) {
-  if (current(peer, key) == nullptr) {
+  Touched& t = touch(key);
+  if (current(t, peer) == nullptr) {
     return;
   }
-  auto [it, inserted] = changes_.try_emplace(key);
-  if (inserted) {
-    order_.push_back(key);
-  }
-  for (PeerChange& c : it->second) {
+  for (PeerChange& c : t.changes) {
     if (c.peer == peer) {
       c.path.reset();
       return;
     }
   }
-  it->second.push_back(PeerChange{peer, std::nullopt});
+  t.changes.push_back(PeerChange{peer, std::nullopt});
 }
 
 void PathChanges::emit(state::StateDelta& delta) && {
   std::vector<PeerChange*> upserts;
-  for (const state::RouteKey& key : order_) {
-    PeerChanges& by_peer = changes_.at(key);
-    // One lookup of the route in the state for all that follows.
-    auto entry = state_.learned().find(key);
-    const state::NodeState::LearnedRoute* route =
-        entry == state_.learned().end() ? nullptr : &entry->second;
+  for (Changes::value_type* entry : order_) {
+    const state::RouteKey& key = entry->first;
+    std::vector<PeerChange>& by_peer = entry->second.changes;
+    const state::NodeState::LearnedRoute* route = entry->second.before;
     auto pathOf = [route](const std::string& peer) -> const state::LearnedPath* {
-      if (route == nullptr) {
-        return nullptr;
-      }
-      auto it = route->paths.find(peer);
-      return it == route->paths.end() ? nullptr : &it->second;
+      return route == nullptr ? nullptr : route->path(peer);
     };
     upserts.clear();
     bool changed = false;
@@ -105,8 +98,8 @@ void PathChanges::emit(state::StateDelta& delta) && {
       }
     };
     if (route != nullptr) {
-      for (const auto& [peer, path] : route->paths) {
-        if (find(by_peer, peer) == nullptr) {
+      for (const state::LearnedPath& path : route->paths) {
+        if (find(by_peer, path.peer) == nullptr) {
           consider(&path);
         }
       }

@@ -28,22 +28,29 @@ public:
   void emit(state::StateDelta& delta) &&;
 
 private:
-  // The path `peer` gives for `key` with the changes so far applied.
-  const state::LearnedPath* current(const std::string& peer, const state::RouteKey& key) const;
-
   struct PeerChange {
     std::string peer;
     std::optional<state::LearnedPath> path; // nullopt: removed
   };
-  using PeerChanges = std::vector<PeerChange>; // a route has few candidate paths
+  // One touched route: where it is in the state (looked up once) and the changed path of each
+  // peer (a route has few candidate paths).
+  struct Touched {
+    const state::NodeState::LearnedRoute* before = nullptr; // nullptr: not learned yet
+    std::vector<PeerChange> changes;
+  };
+  using Changes = std::unordered_map<state::RouteKey, Touched, state::RouteKeyHash>;
 
-  static const PeerChange* find(const PeerChanges& changes, const std::string& peer);
+  // The entry of `key`, created (with its state looked up) on first touch.
+  Touched& touch(const state::RouteKey& key);
+  // The path `peer` gives in `t` with the changes so far applied.
+  static const state::LearnedPath* current(const Touched& t, const std::string& peer);
+  static const PeerChange* find(const std::vector<PeerChange>& changes, const std::string& peer);
 
   const state::NodeState& state_;
-  // The touched routes in the order they were first touched (the order of the operations),
-  // and per route the changed path of each peer.
-  std::vector<state::RouteKey> order_;
-  std::unordered_map<state::RouteKey, PeerChanges, state::RouteKeyHash> changes_;
+  // Per touched route its changes, and the touched routes in the order they were first touched
+  // (the order of the operations): pointers into changes_, whose elements never move.
+  Changes changes_;
+  std::vector<Changes::value_type*> order_;
 };
 
 } // namespace catalyst::plugins

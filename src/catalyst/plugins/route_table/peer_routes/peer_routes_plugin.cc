@@ -14,10 +14,8 @@ using control::PhaseOneResult;
 using control::Rejection;
 
 void removeAllFrom(const state::NodeState& s, const std::string& peer, PathChanges& changes) {
-  if (const auto* keys = s.pathsFrom(peer)) {
-    for (const state::RouteKey& key : *keys) {
-      changes.remove(peer, key);
-    }
+  for (const state::RouteKey& key : s.keysFrom(peer)) {
+    changes.remove(peer, key);
   }
 }
 
@@ -79,12 +77,10 @@ PhaseOneResult onSessionDown(const state::NodeState& s, const control::ev::PeerS
   const bool keep_stale =
       e.code == state::CloseCode::TransportError && peer->graceful_restart_time.has_value();
   if (keep_stale) {
-    if (const auto* keys = s.pathsFrom(e.peer)) {
-      for (const state::RouteKey& key : *keys) {
-        state::LearnedPath stale = *s.findPath(e.peer, key);
-        stale.is_stale = true;
-        changes.upsert(std::move(stale));
-      }
+    for (const state::RouteKey& key : s.keysFrom(e.peer)) {
+      state::LearnedPath stale = *s.findPath(e.peer, key);
+      stale.is_stale = true;
+      changes.upsert(std::move(stale));
     }
   } else {
     removeAllFrom(s, e.peer, changes);
@@ -105,11 +101,9 @@ PhaseOneResult onRemovePeer(const state::NodeState& s, const control::ev::Remove
 PhaseOneResult onEndOfTable(const state::NodeState& s, const control::ev::PeerEndOfTable& e) {
   PhaseOneResult r;
   PathChanges changes(s);
-  if (const auto* keys = s.pathsFrom(e.peer)) {
-    for (const state::RouteKey& key : *keys) {
-      if (s.findPath(e.peer, key)->is_stale) {
-        changes.remove(e.peer, key);
-      }
+  for (const state::RouteKey& key : s.keysFrom(e.peer)) {
+    if (s.findPath(e.peer, key)->is_stale) {
+      changes.remove(e.peer, key);
     }
   }
   std::move(changes).emit(r.delta);
@@ -123,11 +117,9 @@ PhaseOneResult onTick(const state::NodeState& s, const control::ev::TimerTick& e
     if (!peer.stale_until || *peer.stale_until > e.now) {
       continue;
     }
-    if (const auto* keys = s.pathsFrom(name)) {
-      for (const state::RouteKey& key : *keys) {
-        if (s.findPath(name, key)->is_stale) {
-          changes.remove(name, key);
-        }
+    for (const state::RouteKey& key : s.keysFrom(name)) {
+      if (s.findPath(name, key)->is_stale) {
+        changes.remove(name, key);
       }
     }
   }
