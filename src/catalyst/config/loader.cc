@@ -116,6 +116,33 @@ Result<std::chrono::milliseconds> parseMillis(std::string_view text, uint64_t mi
   }
   return std::chrono::milliseconds(value);
 }
+// dataplane.workers: 1 to 256 threads.
+Result<std::size_t> parseWorkers(std::string_view text) {
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+    return invalidArgument("expected an integer, got " + echo(text));
+  }
+  if (value < 1 || value > kMaxDataPlaneWorkers) {
+    return invalidArgument("must be 1-" + std::to_string(kMaxDataPlaneWorkers) + " (got " +
+                           printable(text) + ")");
+  }
+  return static_cast<std::size_t>(value);
+}
+
+// dataplane.drain_timeout_ms: 0 (close at once) to 1 hour.
+Result<std::chrono::milliseconds> parseDrainTimeout(std::string_view text) {
+  return parseMillis(text, 1, 3'600'000);
+}
+// dataplane.udp_idle_timeout_ms: 1 ms to 1 day.
+Result<std::chrono::milliseconds> parseUdpIdleTimeout(std::string_view text) {
+  Result<std::chrono::milliseconds> ms = parseMillis(text, 1, 86'400'000);
+  if (ms && ms->count() == 0) {
+    return invalidArgument("must be 1-86400000 (got 0)");
+  }
+  return ms;
+}
+
 Result<std::chrono::milliseconds> parseHoldTime(std::string_view text) {
   return parseMillis(text, 3, 86'400'000);
 }
@@ -554,6 +581,9 @@ struct Layer {
   std::optional<DataPlaneMode> dataplane;
   std::optional<std::string> envoy_address;
   std::optional<std::vector<PortRange>> envoy_port_range;
+  std::optional<std::size_t> dataplane_workers;
+  std::optional<std::chrono::milliseconds> dataplane_drain_timeout;
+  std::optional<std::chrono::milliseconds> dataplane_udp_idle_timeout;
   std::vector<state::PeerInfo> peers;
   std::vector<int> peer_lines; // the line of each peer's name
   std::vector<state::Route> routes;
@@ -638,13 +668,25 @@ private:
   }
 
   void readDataPlane(const Value& dataplane) {
-    for (const auto& [key, value] : r_.entries(dataplane, {"mode", "address", "port_range"})) {
+    for (const auto& [key, value] :
+         r_.entries(dataplane, {"mode", "address", "port_range", "workers", "drain_timeout_ms",
+                                "udp_idle_timeout_ms"})) {
       if (key == "mode") {
         layer_.dataplane = r_.parsed<DataPlaneMode>(value, parseMode);
       } else if (key == "address") {
         layer_.envoy_address = r_.checked(value, checkAddress);
       } else if (key == "port_range") {
         layer_.envoy_port_range = r_.portRanges(value);
+      } else if (!value.node.IsScalar()) {
+        r_.report(value, "expected an integer, got " + describeNode(value.node));
+      } else if (key == "workers") {
+        layer_.dataplane_workers = r_.parsed<std::size_t>(value, parseWorkers);
+      } else if (key == "drain_timeout_ms") {
+        layer_.dataplane_drain_timeout =
+            r_.parsed<std::chrono::milliseconds>(value, parseDrainTimeout);
+      } else if (key == "udp_idle_timeout_ms") {
+        layer_.dataplane_udp_idle_timeout =
+            r_.parsed<std::chrono::milliseconds>(value, parseUdpIdleTimeout);
       }
     }
   }
@@ -908,6 +950,7 @@ public:
     layer_.envoy_address = checked("CATALYST_ENVOY_ADDRESS", checkAddress);
     layer_.log_level = parsed<LogLevel>("CATALYST_LOG_LEVEL", parseLogLevel);
     layer_.hold_time = parsed<std::chrono::milliseconds>("CATALYST_HOLD_TIME_MS", parseHoldTime);
+    layer_.dataplane_workers = parsed<std::size_t>("CATALYST_DATAPLANE_WORKERS", parseWorkers);
     readDomains();
     readPortRange();
   }
@@ -1065,6 +1108,9 @@ ConfigResult load(const std::optional<std::string_view>& yaml, const std::string
     overrideWith(config.dataplane, layer->dataplane);
     overrideWith(config.envoy_address, layer->envoy_address);
     overrideWith(config.envoy_port_range, layer->envoy_port_range);
+    overrideWith(config.dataplane_workers, layer->dataplane_workers);
+    overrideWith(config.dataplane_drain_timeout, layer->dataplane_drain_timeout);
+    overrideWith(config.dataplane_udp_idle_timeout, layer->dataplane_udp_idle_timeout);
     overrideWith(config.admin_loopback_only, layer->admin_loopback_only);
     overrideWith(config.rpc_max_message_bytes, layer->rpc_max_message_bytes);
     overrideWith(config.hold_time, layer->hold_time);

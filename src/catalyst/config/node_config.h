@@ -36,6 +36,9 @@ std::vector<uint16_t> expandPorts(const std::vector<PortRange>& ranges);
 inline constexpr std::size_t kMinRpcMessageBytes = 1024;
 inline constexpr std::size_t kMaxRpcMessageBytes = std::size_t{32} << 20;
 
+// Bounds of dataplane.workers.
+inline constexpr std::size_t kMaxDataPlaneWorkers = 256;
+
 // Everything a node needs to start: the YAML file and the environment, merged and validated by
 // loadConfig() (loader.h). A value type; every field holds its final value, defaults included.
 struct NodeConfig {
@@ -52,6 +55,14 @@ struct NodeConfig {
   std::string envoy_address = "127.0.0.1";
   // dataplane.port_range / CATALYST_ENVOY_PORT_RANGE: in config order; no two ranges overlap.
   std::vector<PortRange> envoy_port_range;
+  // dataplane.workers / CATALYST_DATAPLANE_WORKERS: the embedded data plane's worker threads,
+  // 1-256; 0 (unset) means one per hardware thread.
+  std::size_t dataplane_workers = 0;
+  // dataplane.drain_timeout_ms: how long connections of a removed route may keep going in the
+  // embedded data plane; 0 closes them at once.
+  std::chrono::milliseconds dataplane_drain_timeout{30'000};
+  // dataplane.udp_idle_timeout_ms: a UDP flow of the embedded data plane idle this long ends.
+  std::chrono::milliseconds dataplane_udp_idle_timeout{60'000};
   std::vector<state::PeerInfo> peers; // peers; peer_token holds the JWT we present to each
   std::vector<state::Route> routes;   // routes: the local routes this node publishes
   bool admin_loopback_only = true;    // admin.loopback_only: /metrics, /api/state from loopback

@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <system_error>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "catalyst/common/version.h"
+#include "catalyst/dataplane/embedded_impl.h"
 #include "catalyst/peering/wire.h"
 #include "catalyst/plugins/builtin.h"
 #include "catalyst/rpc/plain_json.h"
@@ -17,6 +19,14 @@ namespace catalyst::server {
 void EffectRouter::onEffects(std::vector<control::Effect> effects) {
   for (control::Effect& e : effects) {
     ++counts_[std::string(control::effectName(e))];
+    if (const auto* configure = std::get_if<control::fx::ConfigureDataPlane>(&e)) {
+      if (dataplane_ != nullptr) {
+        dataplane_->apply(*configure);
+      } else {
+        logger_.debug("effect {} (no embedded data plane in this mode)", control::effectName(e));
+      }
+      continue;
+    }
     if (peering_ == nullptr) {
       continue;
     }
@@ -29,8 +39,7 @@ void EffectRouter::onEffects(std::vector<control::Effect> effects) {
     } else if (const auto* close = std::get_if<control::fx::ClosePeer>(&e)) {
       peering_->remove(close->peer, close->code, close->reason);
     } else {
-      logger_.debug("effect {} (no data plane or process supervision in this build yet)",
-                    control::effectName(e));
+      logger_.debug("effect {} (no process supervision in this build yet)", control::effectName(e));
     }
   }
 }
@@ -197,7 +206,144 @@ boost::json::value Node::apiState() const {
   out["node"] = std::move(node);
   out["peers"] = std::move(peers);
   out["routes"] = std::move(routes);
+  out["dataplane"] = dataPlaneState();
   return out;
+}
+
+namespace {
+
+std::string_view kindName(control::fx::DataPlaneRoute::Kind kind) {
+  return kind == control::fx::DataPlaneRoute::Kind::Ingress ? "ingress" : "egress";
+}
+
+// A Prometheus label value: backslash, double quote and newline escaped.
+std::string labelValue(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+boost::json::object Node::dataPlaneState() const {
+  boost::json::object out;
+  out["mode"] = config::toString(config_.dataplane);
+  boost::json::array listeners;
+  if (dataplane_) {
+    const dataplane::DataPlaneStats stats = dataplane_->stats();
+    out["workers"] = stats.workers;
+    for (const dataplane::ListenerStats& l : stats.listeners) {
+      boost::json::object o;
+      o["name"] = l.route.key.name;
+      o["originNode"] = l.route.key.origin_node;
+      o["kind"] = kindName(l.route.kind);
+      o["protocol"] = state::toString(l.route.protocol);
+      if (l.port) {
+        o["port"] = *l.port;
+      } else {
+        o["port"] = nullptr;
+      }
+      o["target"] = l.target;
+      o["state"] = dataplane::toString(l.state);
+      o["connections"] = l.counters.connections;
+      o["activeConnections"] = l.counters.active;
+      o["bytesIn"] = l.counters.bytes_in;
+      o["bytesOut"] = l.counters.bytes_out;
+      o["errors"] = l.counters.errorsTotal();
+      if (l.error) {
+        o["error"] = *l.error;
+      }
+      listeners.push_back(std::move(o));
+    }
+  }
+  out["listeners"] = std::move(listeners);
+  return out;
+}
+
+void Node::dataPlaneMetrics(std::string& out) const {
+  if (!dataplane_) {
+    return;
+  }
+  const dataplane::DataPlaneStats stats = dataplane_->stats();
+  auto family = [&out](std::string_view name, std::string_view type, std::string_view help) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  std::vector<std::string> labels; // route="...",origin="...",kind="..." per listener
+  labels.reserve(stats.listeners.size());
+  for (const dataplane::ListenerStats& l : stats.listeners) {
+    labels.push_back(fmt::format("route=\"{}\",origin=\"{}\",kind=\"{}\"",
+                                 labelValue(l.route.key.name), labelValue(l.route.key.origin_node),
+                                 kindName(l.route.kind)));
+  }
+  using L = dataplane::ListenerStats;
+  auto perRoute = [&](std::string_view name, std::string_view type, std::string_view help,
+                      const std::function<uint64_t(const L&)>& value) {
+    family(name, type, help);
+    for (std::size_t i = 0; i < stats.listeners.size(); ++i) {
+      out += fmt::format("{}{{{}}} {}\n", name, labels[i], value(stats.listeners[i]));
+    }
+  };
+  perRoute("catalyst_dataplane_listening", "gauge",
+           "1 when the route's listener is bound, else 0 (see /api/state for why).",
+           [](const L& l) { return l.state == dataplane::ListenerState::Listening ? 1U : 0U; });
+  perRoute("catalyst_dataplane_connections_total", "counter",
+           "Connections accepted (UDP: flows created), by route.",
+           [](const L& l) { return l.counters.connections; });
+  perRoute("catalyst_dataplane_active_connections", "gauge",
+           "Connections open now (UDP: flows alive), by route.",
+           [](const L& l) { return l.counters.active; });
+  family("catalyst_dataplane_bytes_total", "counter", "Bytes relayed, by route and direction.");
+  for (std::size_t i = 0; i < stats.listeners.size(); ++i) {
+    const dataplane::Counters& c = stats.listeners[i].counters;
+    out += fmt::format("catalyst_dataplane_bytes_total{{{},direction=\"client_to_upstream\"}} {}\n",
+                       labels[i], c.bytes_in);
+    out += fmt::format("catalyst_dataplane_bytes_total{{{},direction=\"upstream_to_client\"}} {}\n",
+                       labels[i], c.bytes_out);
+  }
+  family("catalyst_dataplane_errors_total", "counter",
+         "Data-plane errors by route and reason (reasons that occurred).");
+  for (std::size_t i = 0; i < stats.listeners.size(); ++i) {
+    for (std::size_t r = 0; r < dataplane::kErrorReasonCount; ++r) {
+      const uint64_t n = stats.listeners[i].counters.errors.at(r);
+      if (n > 0) {
+        out += fmt::format("catalyst_dataplane_errors_total{{{},reason=\"{}\"}} {}\n", labels[i],
+                           dataplane::toString(static_cast<dataplane::ErrorReason>(r)), n);
+      }
+    }
+  }
+  // Node-wide totals: every route since start, removed ones included.
+  const dataplane::Counters& t = stats.totals;
+  family("catalyst_dataplane_node_connections_total", "counter",
+         "Connections accepted (UDP: flows created) by the whole data plane.");
+  out += fmt::format("catalyst_dataplane_node_connections_total {}\n", t.connections);
+  family(
+      "catalyst_dataplane_node_active_connections", "gauge",
+      "Connections open now (UDP: flows alive) in the whole data plane, draining ones included.");
+  out += fmt::format("catalyst_dataplane_node_active_connections {}\n", t.active);
+  family("catalyst_dataplane_node_bytes_total", "counter",
+         "Bytes relayed by the whole data plane, by direction.");
+  out += fmt::format("catalyst_dataplane_node_bytes_total{{direction=\"client_to_upstream\"}} {}\n",
+                     t.bytes_in);
+  out += fmt::format("catalyst_dataplane_node_bytes_total{{direction=\"upstream_to_client\"}} {}\n",
+                     t.bytes_out);
+  family("catalyst_dataplane_node_errors_total", "counter",
+         "Errors of the whole data plane, by reason.");
+  for (std::size_t r = 0; r < dataplane::kErrorReasonCount; ++r) {
+    out += fmt::format("catalyst_dataplane_node_errors_total{{reason=\"{}\"}} {}\n",
+                       dataplane::toString(static_cast<dataplane::ErrorReason>(r)), t.errors.at(r));
+  }
+  family("catalyst_dataplane_workers", "gauge", "Worker threads of the embedded data plane.");
+  out += fmt::format("catalyst_dataplane_workers {}\n", stats.workers);
 }
 
 std::string Node::metrics() const {
@@ -292,7 +438,26 @@ std::string Node::metrics() const {
   family("catalyst_rpc_aborted_sessions_total", "counter",
          "Cap'n Web sessions ended by a protocol error.");
   sample("catalyst_rpc_aborted_sessions_total", static_cast<double>(r.aborts));
+  dataPlaneMetrics(out);
   return out;
+}
+
+Status Node::startDataPlane() {
+  if (config_.dataplane != config::DataPlaneMode::Embedded || dataplane_) {
+    return {};
+  }
+  dataplane::EmbeddedOptions options;
+  options.bind_address = config_.envoy_address;
+  options.workers = config_.dataplane_workers;
+  options.drain_timeout = config_.dataplane_drain_timeout;
+  options.udp_idle_timeout = config_.dataplane_udp_idle_timeout;
+  auto embedded = std::make_unique<dataplane::EmbeddedDataPlane>(std::move(options), logger_);
+  if (auto st = embedded->start(); !st) {
+    return st;
+  }
+  dataplane_ = std::move(embedded);
+  effects_.setDataPlane(dataplane_.get());
+  return {};
 }
 
 Status Node::start() {
@@ -336,6 +501,10 @@ Status Node::start() {
   if (auto st = http_->listen(); !st) {
     return st;
   }
+  // Before the first event: the routes below reach the data plane as effects.
+  if (auto st = startDataPlane(); !st) {
+    return st;
+  }
   for (const state::PeerInfo& peer : config_.peers) {
     loop_->submit(control::ev::AddPeer{peer});
   }
@@ -369,12 +538,20 @@ void Node::stop() {
     rpc_->closeAll("node shutting down");
   }
   http_->stop();
+  effects_.setDataPlane(nullptr);
+  if (dataplane_) {
+    dataplane_->stop();
+  }
 }
 
 Node::~Node() {
   // Sessions first: their objects call into peering and management.
   rpc_.reset();
   effects_.setPeering(nullptr);
+  effects_.setDataPlane(nullptr);
+  if (dataplane_) {
+    dataplane_->stop();
+  }
 }
 
 } // namespace catalyst::server

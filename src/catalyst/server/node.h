@@ -13,6 +13,7 @@
 #include "catalyst/common/result.h"
 #include "catalyst/config/node_config.h"
 #include "catalyst/control/control_loop.h"
+#include "catalyst/dataplane/dataplane.h"
 #include "catalyst/event/dispatcher.h"
 #include "catalyst/peering/peering_service.h"
 #include "catalyst/rpc/target.h"
@@ -21,9 +22,10 @@
 
 namespace catalyst::server {
 
-// Carries out the pipeline's effects: peer messages and sessions go to the PeeringService.
-// The data plane and process supervision are not built yet: those effects are counted and
-// logged only. Counts every effect by kind for /metrics.
+// Carries out the pipeline's effects: peer messages and sessions go to the PeeringService,
+// data-plane configuration to the embedded data plane (in the Envoy modes it is counted and
+// logged only, as are process start/stop: not built yet). Counts every effect by kind for
+// /metrics.
 class EffectRouter : public control::EffectHandler {
 public:
   explicit EffectRouter(Logger& logger) : logger_(logger) {}
@@ -32,12 +34,15 @@ public:
 
   // Set once the node has started; effects before that are only counted.
   void setPeering(peering::PeeringService* peering) { peering_ = peering; }
+  // Set once the embedded data plane runs; unset in the other modes.
+  void setDataPlane(dataplane::DataPlane* dataplane) { dataplane_ = dataplane; }
 
   const std::map<std::string, uint64_t>& countsByKind() const { return counts_; }
 
 private:
   Logger& logger_;
   peering::PeeringService* peering_ = nullptr;
+  dataplane::DataPlane* dataplane_ = nullptr;
   std::map<std::string, uint64_t> counts_;
 };
 
@@ -59,7 +64,8 @@ public:
   // directory).
   Status start();
 
-  // Ends the RPC sessions, stops listening and closes open connections. Idempotent.
+  // Ends the RPC sessions, stops listening and closes open connections (the data plane's too).
+  // Idempotent.
   void stop();
 
   // The port the node listens on (after start()).
@@ -72,6 +78,8 @@ public:
   // After start().
   const peering::PeeringService& peering() const { return *peering_; }
   const auth::TokenAuthority& tokens() const { return *tokens_; }
+  // The embedded data plane, after start() in the embedded mode; null otherwise.
+  const dataplane::DataPlane* dataPlane() const { return dataplane_.get(); }
 
   // What GET /health and the RPC `health()` answer.
   boost::json::object health() const;
@@ -82,6 +90,9 @@ public:
 
 private:
   void addRoutes();
+  Status startDataPlane();
+  boost::json::object dataPlaneState() const;
+  void dataPlaneMetrics(std::string& out) const;
   rpc::Stub makeMain(const rpcnet::RpcEndpoint::SessionInfo& session);
 
   config::NodeConfig config_;
@@ -94,6 +105,7 @@ private:
   std::unique_ptr<auth::TokenAuthority> tokens_;     // from start()
   std::unique_ptr<peering::PeeringService> peering_; // from start()
   std::shared_ptr<ManagementApi> management_;        // from start()
+  dataplane::DataPlanePtr dataplane_;                // from start(), embedded mode only
   rpcnet::RpcEndpointPtr rpc_;                       // last: its sessions call the above
 };
 

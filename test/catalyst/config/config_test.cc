@@ -225,6 +225,31 @@ std::vector<BrokenCase> brokenCases() {
        "node: {id: a}\npeering:\n  hold: 5\n",
        {},
        {"{file}:3: peering.hold: unknown key (expected hold_time_ms, graceful_restart_ms)"}},
+      {"DataPlaneWorkersZero",
+       "node: {id: a}\ndataplane:\n  workers: 0\n",
+       {},
+       {"{file}:3: dataplane.workers: must be 1-256 (got 0)"}},
+      {"DataPlaneWorkersNotANumber",
+       "node: {id: a}\ndataplane:\n  workers: [2]\n",
+       {},
+       {"{file}:3: dataplane.workers: expected an integer, got a list"}},
+      {"DataPlaneWorkersFromEnvironment",
+       "node: {id: a}\n",
+       {{"CATALYST_DATAPLANE_WORKERS", "many"}},
+       {"env CATALYST_DATAPLANE_WORKERS: expected an integer, got 'many'"}},
+      {"DrainTimeoutTooLong",
+       "node: {id: a}\ndataplane:\n  drain_timeout_ms: 3600001\n",
+       {},
+       {"{file}:3: dataplane.drain_timeout_ms: must be 0 or 1-3600000 (got 3600001)"}},
+      {"UdpIdleTimeoutZero",
+       "node: {id: a}\ndataplane:\n  udp_idle_timeout_ms: 0\n",
+       {},
+       {"{file}:3: dataplane.udp_idle_timeout_ms: must be 1-86400000 (got 0)"}},
+      {"UnknownDataPlaneKey",
+       "node: {id: a}\ndataplane:\n  threads: 2\n",
+       {},
+       {"{file}:3: dataplane.threads: unknown key (expected mode, address, port_range, workers, "
+        "drain_timeout_ms, udp_idle_timeout_ms)"}},
       {"HoldTimeFromEnvironment",
        "node: {id: a}\n",
        {{"CATALYST_HOLD_TIME_MS", "1"}},
@@ -473,6 +498,9 @@ dataplane:
   mode: envoy-xds
   address: 10.0.0.1
   port_range: [[10000, 10099], 10200]
+  workers: 3
+  drain_timeout_ms: 0
+  udp_idle_timeout_ms: 1500
 peers:
   - name: node-b
     endpoint: ws://10.0.0.2:3000/rpc
@@ -515,6 +543,9 @@ TEST_F(ConfigFileTest, FullConfig) {
   EXPECT_EQ(config.envoy_address, "10.0.0.1");
   EXPECT_THAT(config.envoy_port_range,
               ElementsAre(PortRange{10000, 10099}, PortRange{10200, 10200}));
+  EXPECT_EQ(config.dataplane_workers, 3u);
+  EXPECT_EQ(config.dataplane_drain_timeout, std::chrono::milliseconds(0));
+  EXPECT_EQ(config.dataplane_udp_idle_timeout, std::chrono::milliseconds(1500));
   EXPECT_FALSE(config.admin_loopback_only);
   EXPECT_EQ(config.rpc_max_message_bytes, 65536u);
   EXPECT_EQ(config.hold_time, std::chrono::milliseconds(30000));
@@ -588,6 +619,9 @@ TEST_F(ConfigFileTest, Defaults) {
   EXPECT_EQ(config.dataplane, DataPlaneMode::Embedded);
   EXPECT_EQ(config.envoy_address, "127.0.0.1");
   EXPECT_TRUE(config.envoy_port_range.empty());
+  EXPECT_EQ(config.dataplane_workers, 0u); // one per hardware thread
+  EXPECT_EQ(config.dataplane_drain_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(config.dataplane_udp_idle_timeout, std::chrono::seconds(60));
   EXPECT_TRUE(config.peers.empty());
   EXPECT_TRUE(config.routes.empty());
   EXPECT_TRUE(config.admin_loopback_only);
@@ -622,6 +656,7 @@ TEST(ConfigEnvTest, EnvironmentOnly) {
       {"CATALYST_ENVOY_ADDRESS", "192.168.1.5"},
       {"CATALYST_ENVOY_PORT_RANGE", "[[10000,10099],10200]"},
       {"CATALYST_LOG_LEVEL", "WARN"},
+      {"CATALYST_DATAPLANE_WORKERS", "4"},
       {"HOME", "/root"},
   };
   auto result = loadConfig(ConfigSource{std::nullopt, env});
@@ -637,6 +672,7 @@ TEST(ConfigEnvTest, EnvironmentOnly) {
   EXPECT_THAT(config.envoy_port_range,
               ElementsAre(PortRange{10000, 10099}, PortRange{10200, 10200}));
   EXPECT_EQ(config.log_level, LogLevel::Warn);
+  EXPECT_EQ(config.dataplane_workers, 4u);
 }
 
 TEST(ConfigEnvTest, EnvironmentOnlyWithoutNodeId) {
