@@ -1,10 +1,17 @@
 #include "support/cluster.h"
 
+#include <algorithm>
 #include <csignal>
+#include <mutex>
+#include <random>
 #include <stdexcept>
 
+#include <arpa/inet.h>
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "catalyst/auth/token_authority.h"
 #include "catalyst/common/time_source.h"
@@ -20,6 +27,7 @@ struct Cluster::Node {
   std::string name;
   NodeOptions options;
   uint16_t port = 0;
+  std::optional<std::pair<uint16_t, uint16_t>> data_ports;
   std::string state_dir;
   std::vector<std::string> peers;
   std::unique_ptr<Process> process;
@@ -41,6 +49,10 @@ void Cluster::add(const std::string& name, NodeOptions options) {
   node->name = name;
   node->options = std::move(options);
   node->port = freePort();
+  if (node->options.data_ports > 0) {
+    const uint16_t first = freePortRange(node->options.data_ports);
+    node->data_ports.emplace(first, static_cast<uint16_t>(first + node->options.data_ports - 1));
+  }
   node->state_dir = dir_.path() + "/" + name;
   nodes_.emplace(name, std::move(node));
 }
@@ -88,15 +100,18 @@ std::string Cluster::adminToken(const std::string& name) const {
 }
 
 std::string Cluster::writeConfig(const Node& node) const {
-  std::string yaml =
-      fmt::format("node:\n  id: {}\n  domains: [example.local]\n"
-                  "  endpoint: ws://127.0.0.1:{}/rpc\n"
-                  "listen:\n  address: 127.0.0.1\n  port: {}\n"
-                  "state_dir: {}\nlog_level: {}\n"
-                  "dataplane:\n  mode: {}\n  address: 127.0.0.1\n"
-                  "peering:\n  hold_time_ms: {}\n",
-                  id(node.name), node.port, node.port, node.state_dir, node.options.log_level,
-                  node.options.dataplane, node.options.hold_time.count());
+  std::string yaml = fmt::format("node:\n  id: {}\n  domains: [example.local]\n"
+                                 "  endpoint: ws://127.0.0.1:{}/rpc\n"
+                                 "listen:\n  address: 127.0.0.1\n  port: {}\n"
+                                 "state_dir: {}\nlog_level: {}\n"
+                                 "dataplane:\n  mode: {}\n  address: 127.0.0.1\n",
+                                 id(node.name), node.port, node.port, node.state_dir,
+                                 node.options.log_level, node.options.dataplane);
+  if (node.data_ports) {
+    yaml +=
+        fmt::format("  port_range: [[{}, {}]]\n", node.data_ports->first, node.data_ports->second);
+  }
+  yaml += fmt::format("peering:\n  hold_time_ms: {}\n", node.options.hold_time.count());
   if (node.options.graceful_restart) {
     yaml += fmt::format("  graceful_restart_ms: {}\n", node.options.graceful_restart->count());
   }
@@ -159,6 +174,9 @@ bool Cluster::running(const std::string& name) const {
 }
 
 uint16_t Cluster::port(const std::string& name) const { return nodes_.at(name)->port; }
+std::optional<std::pair<uint16_t, uint16_t>> Cluster::dataPorts(const std::string& name) const {
+  return nodes_.at(name)->data_ports;
+}
 std::string Cluster::stateDir(const std::string& name) const { return nodes_.at(name)->state_dir; }
 Process& Cluster::process(const std::string& name) { return *nodes_.at(name)->process; }
 std::string Cluster::log(const std::string& name) { return nodes_.at(name)->process->errors(); }
@@ -192,6 +210,42 @@ std::size_t Cluster::learnedCount(const std::string& name) const {
   return s.is_object() ? s.at("routes").at("internal").as_array().size() : 0;
 }
 
+json::value Cluster::local(const std::string& name, const std::string& route) const {
+  json::value s = state(name);
+  if (!s.is_object()) {
+    return nullptr;
+  }
+  for (const json::value& r : s.at("routes").at("local").as_array()) {
+    if (r.at("name").as_string() == route) {
+      return r;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+std::optional<uint16_t> envoyPortOf(const json::value& route) {
+  const json::object* r = route.if_object();
+  const json::value* port = r != nullptr ? r->if_contains("envoyPort") : nullptr;
+  if (port == nullptr || !port->is_number()) {
+    return std::nullopt;
+  }
+  return static_cast<uint16_t>(port->to_number<int64_t>());
+}
+
+} // namespace
+
+std::optional<uint16_t> Cluster::ingressPort(const std::string& name,
+                                             const std::string& route) const {
+  return envoyPortOf(local(name, route));
+}
+
+std::optional<uint16_t> Cluster::egressPort(const std::string& name, const std::string& route,
+                                            const std::string& origin) const {
+  return envoyPortOf(learned(name, route, origin));
+}
+
 std::string Cluster::metrics(const std::string& name) const {
   auto reply = httpGet(port(name), "/metrics");
   return reply ? reply->body : "";
@@ -214,6 +268,47 @@ double Cluster::metric(const std::string& name, const std::string& sample) const
 rpc::Value Cluster::admin(const std::string& name, const std::string& factory,
                           const std::string& method, rpc::Value arg) const {
   return batchCall(port(name), factory, adminToken(name), method, std::move(arg));
+}
+
+uint16_t freePortRange(std::size_t count) {
+  // Below Linux's default ephemeral range (32768-60999: what port 0 and outgoing connections
+  // take), from a random start so that tests running in parallel rarely pick the same ports.
+  constexpr int kLow = 20000;
+  constexpr int kHigh = 32000;
+  if (count == 0 || count > 5000) {
+    throw std::invalid_argument("freePortRange: 1 to 5000 ports");
+  }
+  std::random_device seed;
+  std::mt19937 random(seed());
+  std::uniform_int_distribution<int> first_of(kLow, kHigh - static_cast<int>(count));
+  auto free = [](int type, int port) {
+    const int fd = ::socket(AF_INET, type, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0; // NOLINT
+    ::close(fd);
+    return ok;
+  };
+  // Ranges handed out before in this process are not free yet when nothing has bound them.
+  static std::mutex mutex;
+  static std::vector<std::pair<int, int>> given;
+  const std::lock_guard lock(mutex);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int first = first_of(random);
+    const int last = first + static_cast<int>(count) - 1;
+    bool all = std::none_of(given.begin(), given.end(),
+                            [&](const auto& g) { return first <= g.second && g.first <= last; });
+    for (int p = first; all && p < first + static_cast<int>(count); ++p) {
+      all = free(SOCK_STREAM, p) && free(SOCK_DGRAM, p);
+    }
+    if (all) {
+      given.emplace_back(first, last);
+      return static_cast<uint16_t>(first);
+    }
+  }
+  throw std::runtime_error(fmt::format("no {} consecutive free ports found", count));
 }
 
 rpc::Value batchCall(uint16_t port, const std::string& factory, const std::string& token,

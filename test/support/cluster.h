@@ -1,14 +1,16 @@
 #pragma once
 
-// A network of real catalyst-node processes on 127.0.0.1 for peering tests: each node gets a
-// port, a state directory and a YAML config; link() configures two nodes as peers of each
-// other, with tokens minted by each side's own key (as `catalyst-node token mint` does).
+// A network of real catalyst-node processes on 127.0.0.1 for peering and data-plane tests: each
+// node gets a port, a state directory, a YAML config and, when asked, a data-plane port range;
+// link() configures two nodes as peers of each other, with tokens minted by each side's own key
+// (as `catalyst-node token mint` does).
 
 #include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/json/value.hpp>
@@ -26,6 +28,9 @@ struct NodeOptions {
   std::string log_level = "debug";
   std::optional<std::chrono::milliseconds> graceful_restart; // peering.graceful_restart_ms
   std::string extra_yaml;                                    // appended to the config as is
+  // When > 0, the node gets a data-plane port range of this many consecutive ports, free when
+  // the node is declared (dataplane.port_range); none otherwise.
+  std::size_t data_ports = 0;
 
   NodeOptions& withRoutes(std::vector<std::string> names) {
     routes = std::move(names);
@@ -37,6 +42,10 @@ struct NodeOptions {
   }
   NodeOptions& withDataPlane(std::string mode) {
     dataplane = std::move(mode);
+    return *this;
+  }
+  NodeOptions& withDataPorts(std::size_t count) {
+    data_ports = count;
     return *this;
   }
 };
@@ -71,6 +80,8 @@ public:
 
   static std::string id(const std::string& name) { return "node-" + name; }
   uint16_t port(const std::string& name) const;
+  // The node's data-plane port range (first, last), when it has one (NodeOptions::data_ports).
+  std::optional<std::pair<uint16_t, uint16_t>> dataPorts(const std::string& name) const;
   std::string stateDir(const std::string& name) const;
   Process& process(const std::string& name);
   // The token `issuer` mints for `subject` (any node id), with `role` ("peer", "admin") and
@@ -87,6 +98,13 @@ public:
   boost::json::value learned(const std::string& name, const std::string& route,
                              const std::string& origin) const;
   std::size_t learnedCount(const std::string& name) const;
+  // The local route `route` at `name` as /api/state shows it, or null.
+  boost::json::value local(const std::string& name, const std::string& route) const;
+  // The data-plane port `name` allocated for its local route `route` (its ingress), or for the
+  // learned route `route` of `origin` (its egress); nullopt while it has none.
+  std::optional<uint16_t> ingressPort(const std::string& name, const std::string& route) const;
+  std::optional<uint16_t> egressPort(const std::string& name, const std::string& route,
+                                     const std::string& origin) const;
   std::string metrics(const std::string& name) const;
   // The value of one sample of /metrics ("catalyst_rejections_total{reason=\"x\"}"); 0 if absent.
   double metric(const std::string& name, const std::string& sample) const;
@@ -107,6 +125,10 @@ private:
   TempDir dir_;
   std::map<std::string, std::unique_ptr<Node>> nodes_;
 };
+
+// `count` consecutive ports of 127.0.0.1 that are free for TCP and UDP a moment ago, below the
+// kernel's ephemeral range (so no outgoing connection takes one meanwhile); the first one.
+uint16_t freePortRange(std::size_t count);
 
 // Calls getX(token).client.method(arg) on ws://127.0.0.1:port/rpc over an HTTP batch.
 rpc::Value batchCall(uint16_t port, const std::string& factory, const std::string& token,
