@@ -37,6 +37,9 @@ struct Counters {
   uint64_t active = 0;
   uint64_t bytes_in = 0;  // client -> upstream
   uint64_t bytes_out = 0; // upstream -> client
+  // TCP directions that moved from copying to splice(2) (bulk transfers; a direction whose
+  // reads never fill the copy buffer stays copying).
+  uint64_t spliced = 0;
   std::array<uint64_t, kErrorReasonCount> errors{};
 
   uint64_t error(ErrorReason reason) const { return errors.at(static_cast<std::size_t>(reason)); }

@@ -24,6 +24,7 @@ public:
   void addActive(int64_t delta) { active_.fetch_add(delta, std::memory_order_relaxed); }
   void addBytesIn(uint64_t n) { bytes_in_.fetch_add(n, std::memory_order_relaxed); }
   void addBytesOut(uint64_t n) { bytes_out_.fetch_add(n, std::memory_order_relaxed); }
+  void addSpliced() { spliced_.fetch_add(1, std::memory_order_relaxed); }
   void addError(ErrorReason reason) {
     errors_.at(static_cast<std::size_t>(reason)).fetch_add(1, std::memory_order_relaxed);
   }
@@ -35,6 +36,7 @@ private:
   std::atomic<int64_t> active_{0};
   std::atomic<uint64_t> bytes_in_{0};
   std::atomic<uint64_t> bytes_out_{0};
+  std::atomic<uint64_t> spliced_{0};
   std::array<std::atomic<uint64_t>, kErrorReasonCount> errors_{};
 };
 
@@ -59,6 +61,10 @@ public:
   void addBytesOut(uint64_t n) {
     route_.addBytesOut(n);
     totals_->addBytesOut(n);
+  }
+  void addSpliced() {
+    route_.addSpliced();
+    totals_->addSpliced();
   }
   void addError(ErrorReason reason) {
     route_.addError(reason);

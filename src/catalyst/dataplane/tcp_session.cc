@@ -134,37 +134,38 @@ void TcpSession::connectFailed(const error_code& ec) {
 void TcpSession::relay() {
   error_code ignored;
   upstream_.set_option(asio::ip::tcp::no_delay(true), ignored);
-  for (Direction* d : {&up_, &down_}) {
-    d->splice = worker_.options().use_splice &&
-                ::pipe2(d->pipe.data(), O_NONBLOCK | O_CLOEXEC) == 0; // else: copy
-  }
-  if (up_.splice && down_.splice) {
-    error_code ec;
-    client_.non_blocking(true, ec);
-    if (!ec) {
-      upstream_.non_blocking(true, ec);
-    }
-    if (ec) {
-      up_.splice = false;
-      down_.splice = false;
-    }
-  } else {
-    up_.splice = false;
-    down_.splice = false;
-  }
   startDirection(up_);
   startDirection(down_);
 }
 
+// Every direction starts by copying: a short exchange (a request, a reply, a handshake) costs
+// one read and one write, and no pipes are made. A read that fills the whole buffer means bulk
+// data is flowing; the direction then moves to splice (HAProxy's "splice-auto" idea).
 void TcpSession::startDirection(Direction& d) {
-  if (d.splice) {
-    pumpSplice(d);
-    return;
-  }
-  closeFd(d.pipe[0]);
-  closeFd(d.pipe[1]);
   d.buffer = std::make_unique<char[]>(kCopyBuffer);
   copyRead(d);
+}
+
+bool TcpSession::startSplice(Direction& d) {
+  if (!worker_.options().use_splice || ::pipe2(d.pipe.data(), O_NONBLOCK | O_CLOEXEC) != 0) {
+    return false;
+  }
+  // splice(2) is called directly on the descriptors: they must not block. Asio's own
+  // asynchronous operations (the other direction may be copying) work either way.
+  error_code ec;
+  d.from->non_blocking(true, ec);
+  if (!ec) {
+    d.to->non_blocking(true, ec);
+  }
+  if (ec) {
+    closeFd(d.pipe[0]);
+    closeFd(d.pipe[1]);
+    return false;
+  }
+  d.splice = true;
+  d.buffer.reset();
+  entry_->counters->addSpliced();
+  return true;
 }
 
 void TcpSession::copyRead(Direction& d) {
@@ -190,6 +191,10 @@ void TcpSession::copyRead(Direction& d) {
                                   self->counted(d, written);
                                   if (write_ec) {
                                     self->fail(d, write_ec);
+                                    return;
+                                  }
+                                  if (written == kCopyBuffer && self->startSplice(d)) {
+                                    self->pumpSplice(d);
                                     return;
                                   }
                                   self->copyRead(d);
@@ -262,6 +267,8 @@ void TcpSession::pumpSplice(Direction& d) {
     if (errno == EINVAL || errno == ENOSYS) {
       // This kernel cannot splice these descriptors; nothing is in the pipe yet: copy instead.
       d.splice = false;
+      closeFd(d.pipe[0]);
+      closeFd(d.pipe[1]);
       startDirection(d);
       return;
     }

@@ -15,9 +15,11 @@ namespace catalyst::dataplane {
 // One relayed TCP connection, on one worker: connects to the route's target (as it was when the
 // connection was accepted), then copies both directions until both have ended.
 //
-// Each direction is relayed with splice(2): socket -> pipe -> socket, the bytes never entering
-// user space, waiting for readiness with async_wait; or, when splicing is off or unavailable,
-// with async_read_some/async_write through a buffer. An end of stream on one side is passed on
+// Each direction starts copying with async_read_some/async_write through a buffer; when a read
+// fills the buffer (bulk data) it moves to splice(2): socket -> pipe -> socket, the bytes never
+// entering user space, waiting for readiness with async_wait (unless splicing is off or
+// unavailable). Short exchanges so cost no pipes and the fewest system calls. An end of stream
+// on one side is passed on
 // as a shutdown(SHUT_WR) to the other (half-close); the session ends when both directions have
 // ended, or at once on an error in either.
 //
@@ -58,6 +60,8 @@ private:
   void connectFailed(const boost::system::error_code& ec);
   void relay();
   void startDirection(Direction& d);
+  // Moves `d` to splice (pipes made, sockets non-blocking); false leaves it copying.
+  bool startSplice(Direction& d);
   void copyRead(Direction& d);
   void pumpSplice(Direction& d);
   void endOfStream(Direction& d);

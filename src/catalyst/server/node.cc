@@ -242,6 +242,13 @@ boost::json::object Node::dataPlaneState() const {
   if (dataplane_) {
     const dataplane::DataPlaneStats stats = dataplane_->stats();
     out["workers"] = stats.workers;
+    // Node-wide error counts by reason: also those of routes that have no entry (no port).
+    boost::json::object errors;
+    for (std::size_t r = 0; r < dataplane::kErrorReasonCount; ++r) {
+      errors[dataplane::toString(static_cast<dataplane::ErrorReason>(r))] =
+          stats.totals.errors.at(r);
+    }
+    out["errors"] = std::move(errors);
     for (const dataplane::ListenerStats& l : stats.listeners) {
       boost::json::object o;
       o["name"] = l.route.key.name;
@@ -336,6 +343,9 @@ void Node::dataPlaneMetrics(std::string& out) const {
                      t.bytes_in);
   out += fmt::format("catalyst_dataplane_node_bytes_total{{direction=\"upstream_to_client\"}} {}\n",
                      t.bytes_out);
+  family("catalyst_dataplane_node_spliced_total", "counter",
+         "TCP directions that moved from copying to splice(2): bulk transfers.");
+  out += fmt::format("catalyst_dataplane_node_spliced_total {}\n", t.spliced);
   family("catalyst_dataplane_node_errors_total", "counter",
          "Errors of the whole data plane, by reason.");
   for (std::size_t r = 0; r < dataplane::kErrorReasonCount; ++r) {

@@ -127,6 +127,7 @@ TEST_P(TcpRelayTest, EchoThroughIngressByteForByte) {
   auto client = testing::tcpConnect(port);
   ASSERT_TRUE(client);
   EXPECT_EQ(testing::roundTrip(client->get(), "hello"), "hello");
+  EXPECT_EQ(find(*dp, "echo")->counters.spliced, 0U) << "a short exchange is copied, no pipes";
 
   // 8 MiB each way, written by one thread while this one reads, so neither side's buffers fill.
   const std::string payload = testing::randomBytes(std::size_t{8} << 20, 42);
@@ -151,6 +152,12 @@ TEST_P(TcpRelayTest, EchoThroughIngressByteForByte) {
   EXPECT_EQ(s.counters.bytes_in, total);
   EXPECT_EQ(s.counters.bytes_out, total);
   EXPECT_EQ(s.counters.errorsTotal(), 0U);
+  if (GetParam()) {
+    // Bulk data fills the copy buffer: both directions moved to splice.
+    EXPECT_EQ(s.counters.spliced, 2U);
+  } else {
+    EXPECT_EQ(s.counters.spliced, 0U);
+  }
   EXPECT_EQ(s.target, "127.0.0.1:" + std::to_string(echo.port()));
   const DataPlaneStats all = dp->stats();
   EXPECT_EQ(all.totals.bytes_in, total);

@@ -150,6 +150,7 @@ TEST_F(NodeDataPlaneTest, RouteWithoutPortIsCountedWithoutAListener) {
   })) << node.metrics();
   const json::value state = node.apiState();
   EXPECT_EQ(listener(state, "echo"), nullptr);
+  EXPECT_EQ(state.at("dataplane").at("errors").at("no_listen_port").to_number<int64_t>(), 1);
   node.stop();
 }
 
