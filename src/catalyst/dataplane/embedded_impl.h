@@ -48,7 +48,8 @@ struct RouteEntry;
 // to every worker; workers never write shared state except atomic counters and listener states.
 // Each worker runs its own io_context. A route's listener lives on one worker, chosen by its port
 // (so that closing and binding the same port always happen in order, on one thread), and hands
-// the connections it accepts round-robin to all the workers, which relay them.
+// each connection it accepts to the least loaded worker (itself unless another has at least two
+// open connections fewer), which relays it.
 class EmbeddedDataPlane final : public DataPlane {
 public:
   // `logger` must outlive the data plane; workers log through it (spdlog loggers are

@@ -15,7 +15,7 @@ constexpr std::chrono::milliseconds kAcceptRetry{50};
 
 TcpListener::TcpListener(Worker& worker, RouteEntryConstSharedPtr entry)
     : worker_(worker), entry_(std::move(entry)), acceptor_(worker.ioContext()),
-      retry_(worker.ioContext()), next_worker_(worker.index()) {}
+      retry_(worker.ioContext()) {}
 
 boost::system::error_code TcpListener::open() {
   namespace ip = boost::asio::ip;
@@ -44,9 +44,21 @@ boost::system::error_code TcpListener::open() {
 }
 
 void TcpListener::accept() {
-  const std::vector<Worker*>& workers = worker_.shared().workers;
-  Worker& target = *workers[next_worker_];
-  next_worker_ = (next_worker_ + 1) % workers.size();
+  // This worker, unless another one has at least two open connections fewer: the next
+  // connection is chosen for before it arrives (the socket is created in the chosen worker's
+  // io_context), when the one just accepted may still be open here; a client that connects
+  // again and again thus stays on this thread (no cross-thread hand-off, no wake-up), and many
+  // connections at once spread over the workers.
+  Worker* least = &worker_;
+  for (Worker* w : worker_.shared().workers) {
+    if (w->load() < least->load()) {
+      least = w;
+    }
+  }
+  if (least->load() + 1 >= worker_.load()) {
+    least = &worker_;
+  }
+  Worker& target = *least;
   // The accepted socket belongs to the target worker's io_context from the start; it is handed
   // over by a post and used only on that worker's thread.
   acceptor_.async_accept(target.ioContext(),
@@ -74,6 +86,7 @@ void TcpListener::onAccept(const boost::system::error_code& ec, boost::asio::ip:
     return;
   }
   entry_->counters->addConnection();
+  target.addLoad();
   if (&target == &worker_) {
     worker_.adopt(entry_, std::move(client));
   } else {

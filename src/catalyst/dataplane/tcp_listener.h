@@ -12,12 +12,13 @@ namespace catalyst::dataplane {
 
 // The TCP listener of one route, on the route's home worker.
 //
-// One acceptor per route, handing connections round-robin to the workers, rather than an
+// One acceptor per route, handing connections to the least loaded worker (itself unless another
+// has at least two open connections fewer), rather than an
 // SO_REUSEPORT acceptor per worker: a route's port is bound exactly once, so a port that another
 // process (or another node on this host) holds fails the bind instead of being silently shared
 // with it, a closed listener refuses new connections at once with no accept queue left behind in
 // a sibling socket, and a table of many routes costs one descriptor per route, not one per route
-// and worker. The price is one post per accepted connection, small next to a TCP handshake.
+// and worker. The price is one post per connection handed to another worker.
 class TcpListener final : public Listener, public std::enable_shared_from_this<TcpListener> {
 public:
   TcpListener(Worker& worker, RouteEntryConstSharedPtr entry);
@@ -38,7 +39,6 @@ private:
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_;
   uint16_t port_ = 0;
-  std::size_t next_worker_; // round-robin over all workers, starting here
   bool closed_ = false;
 };
 

@@ -151,6 +151,7 @@ void Worker::closeListener(uint64_t instance) {
 
 void Worker::adopt(RouteEntryConstSharedPtr entry, boost::asio::ip::tcp::socket client) {
   if (stopping_) {
+    load_.fetch_sub(1, std::memory_order_relaxed);
     boost::system::error_code ignored;
     client.close(ignored);
     return;
@@ -167,6 +168,7 @@ void Worker::adopt(RouteEntryConstSharedPtr entry, boost::asio::ip::tcp::socket 
 }
 
 void Worker::sessionEnded(uint64_t instance, uint64_t id) {
+  load_.fetch_sub(1, std::memory_order_relaxed);
   auto it = sessions_.find(instance);
   if (it == sessions_.end()) {
     return;

@@ -3,6 +3,7 @@
 // One data-plane worker: a thread running its own io_context. Internal to the data plane; Asio
 // headers stay in this module's .cc files and internal headers.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -76,6 +77,10 @@ public:
   // After join(): runs, on the calling thread, what other workers posted too late (connections
   // handed over during the shutdown), until nothing is left. Returns how many handlers ran.
   std::size_t runLeftovers();
+  // TCP connections handed to this worker and not yet ended (a listener on any worker picks
+  // the least loaded worker). Thread-safe.
+  std::size_t load() const { return load_.load(std::memory_order_relaxed); }
+  void addLoad() { load_.fetch_add(1, std::memory_order_relaxed); }
 
   // The members below are called on this worker's thread only.
 
@@ -112,6 +117,7 @@ private:
   void closeAll();
 
   const std::size_t index_;
+  std::atomic<std::size_t> load_{0};
   const WorkerShared& shared_;
   boost::asio::io_context io_context_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
