@@ -30,6 +30,10 @@ boost::system::error_code TcpListener::open() {
   if (acceptor_.set_option(ip::tcp::acceptor::reuse_address(true), ec); ec) {
     return ec;
   }
+  // Accepted sockets inherit it (Linux): one setsockopt per route, not per connection.
+  if (acceptor_.set_option(ip::tcp::no_delay(true), ec); ec) {
+    return ec;
+  }
   if (acceptor_.bind(endpoint, ec); ec) {
     acceptor_.close();
     return ec;

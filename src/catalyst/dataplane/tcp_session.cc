@@ -36,8 +36,7 @@ void closeFd(int& fd) {
 TcpSession::TcpSession(Worker& worker, RouteEntryConstSharedPtr entry, asio::ip::tcp::socket client,
                        uint64_t id)
     : worker_(worker), entry_(std::move(entry)), id_(id), client_(std::move(client)),
-      upstream_(worker.ioContext()), resolver_(worker.ioContext()),
-      connect_timer_(worker.ioContext()) {
+      upstream_(worker.ioContext()), resolver_(worker.ioContext()) {
   entry_->counters->addActive(1);
   up_.from = &client_;
   up_.to = &upstream_;
@@ -59,22 +58,22 @@ void TcpSession::start() {
   if (closed_) {
     return;
   }
-  error_code ignored;
-  client_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  // The client's socket has TCP_NODELAY from the listening socket (Linux passes it on).
   connect();
 }
 
+void TcpSession::connectDeadline() {
+  if (closed_ || connected_) {
+    return;
+  }
+  timed_out_ = true;
+  resolver_.cancel();
+  error_code ignored;
+  upstream_.close(ignored); // the pending connect completes with operation_aborted
+}
+
 void TcpSession::connect() {
-  connect_timer_.expires_after(worker_.options().connect_timeout);
-  connect_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (ec || self->closed_ || self->connected_) {
-      return;
-    }
-    self->timed_out_ = true;
-    self->resolver_.cancel();
-    error_code ignored;
-    self->upstream_.close(ignored); // the pending connect completes with operation_aborted
-  });
+  worker_.watchConnect(weak_from_this());
   const Target& target = *entry_->target;
   error_code ec;
   const asio::ip::address address = asio::ip::make_address(target.host, ec);
@@ -112,7 +111,6 @@ void TcpSession::onConnected(const error_code& ec) {
     return;
   }
   connected_ = true;
-  connect_timer_.cancel();
   relay();
 }
 
@@ -312,7 +310,6 @@ void TcpSession::close() {
   }
   closed_ = true;
   error_code ignored;
-  connect_timer_.cancel();
   resolver_.cancel();
   client_.close(ignored);
   upstream_.close(ignored);

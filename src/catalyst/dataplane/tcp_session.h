@@ -6,7 +6,6 @@
 #include <memory>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "catalyst/dataplane/worker.h"
 
@@ -41,6 +40,8 @@ public:
   void close();
 
   const RouteEntry& entry() const { return *entry_; }
+  // The connect timeout has passed (Worker::watchConnect): a connect still pending fails.
+  void connectDeadline();
 
 private:
   // One direction of the relay.
@@ -74,7 +75,6 @@ private:
   boost::asio::ip::tcp::socket client_;
   boost::asio::ip::tcp::socket upstream_;
   boost::asio::ip::tcp::resolver resolver_;
-  boost::asio::steady_timer connect_timer_;
   bool connected_ = false;
   bool timed_out_ = false;
   bool closed_ = false;

@@ -221,6 +221,10 @@ void Worker::closeSessions(uint64_t instance, std::string_view why) {
 
 void Worker::closeAll() {
   stopping_ = true;
+  if (connect_sweep_) {
+    connect_sweep_->cancel();
+  }
+  connects_.clear();
   for (auto& [instance, listener] : listeners_) {
     listener->close();
   }
@@ -234,6 +238,46 @@ void Worker::closeAll() {
   for (uint64_t instance : instances) {
     closeSessions(instance, "the data plane is stopping");
   }
+}
+
+void Worker::watchConnect(std::weak_ptr<TcpSession> session) {
+  connects_.emplace_back(std::chrono::steady_clock::now() + options().connect_timeout,
+                         std::move(session));
+  armConnectSweep();
+}
+
+void Worker::armConnectSweep() {
+  if (connect_sweep_armed_ || connects_.empty() || stopping_) {
+    return;
+  }
+  if (!connect_sweep_) {
+    connect_sweep_.emplace(io_context_);
+  }
+  // Never more often than a quarter of the timeout (and 4 times a second at most): a deadline
+  // is kept to within that much.
+  const auto granularity = std::min<std::chrono::steady_clock::duration>(
+      options().connect_timeout / 4, std::chrono::milliseconds(250));
+  const auto now = std::chrono::steady_clock::now();
+  connect_sweep_->expires_at(std::max(connects_.front().first, now + granularity));
+  connect_sweep_armed_ = true;
+  connect_sweep_->async_wait([this](const boost::system::error_code& ec) {
+    connect_sweep_armed_ = false;
+    if (!ec) {
+      sweepConnects();
+    }
+  });
+}
+
+void Worker::sweepConnects() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!connects_.empty() && connects_.front().first <= now) {
+    std::shared_ptr<TcpSession> session = connects_.front().second.lock();
+    connects_.pop_front();
+    if (session) {
+      session->connectDeadline();
+    }
+  }
+  armConnectSweep();
 }
 
 bool Worker::mayWarnConnectFailure() {

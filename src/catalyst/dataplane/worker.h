@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -99,6 +100,10 @@ public:
   std::span<char> datagramBuffer() { return {datagram_buffer_.data(), datagram_buffer_.size()}; }
   // True at most once per second: whether a connect failure may be logged as a warning now.
   bool mayWarnConnectFailure();
+  // Calls session->connectDeadline() once the connect timeout has passed, unless the session
+  // is gone by then. One timer per worker sweeps every deadline (at most a few times a second),
+  // instead of a timer, and its timerfd update, per connection.
+  void watchConnect(std::weak_ptr<TcpSession> session);
 
 private:
   // The sessions of one route instance on this worker.
@@ -115,6 +120,8 @@ private:
   void drain(uint64_t instance);
   void closeSessions(uint64_t instance, std::string_view why);
   void closeAll();
+  void sweepConnects();
+  void armConnectSweep();
 
   const std::size_t index_;
   std::atomic<std::size_t> load_{0};
@@ -128,6 +135,11 @@ private:
   std::unordered_map<uint64_t, ListenerSharedPtr> listeners_; // by route instance
   std::unordered_map<uint64_t, Sessions> sessions_;           // by route instance
   std::vector<char> datagram_buffer_;
+  // Connect deadlines in the order they were set (all sessions use the same timeout, so also
+  // in deadline order), swept by connect_sweep_.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::weak_ptr<TcpSession>>> connects_;
+  std::optional<boost::asio::steady_timer> connect_sweep_;
+  bool connect_sweep_armed_ = false;
 };
 
 } // namespace catalyst::dataplane
