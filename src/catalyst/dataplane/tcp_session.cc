@@ -282,11 +282,14 @@ void TcpSession::pumpSplice(Direction& d) {
 
 void TcpSession::endOfStream(Direction& d) {
   d.done = true;
+  if (up_.done && down_.done) {
+    // Both ends have sent their end of stream and everything they sent was read: closing sends
+    // the last FIN itself (no reset: nothing is left unread), one system call fewer.
+    close();
+    return;
+  }
   error_code ignored;
   d.to->shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  if (up_.done && down_.done) {
-    close();
-  }
 }
 
 void TcpSession::fail(const Direction& d, const error_code& ec) {
