@@ -42,6 +42,8 @@ public:
   const RouteEntry& entry() const { return *entry_; }
   // The connect timeout has passed (Worker::watchConnect): a connect still pending fails.
   void connectDeadline();
+  // Still resolving or connecting to the target.
+  bool connecting() const { return !closed_ && !connected_; }
 
 private:
   // One direction of the relay.

@@ -158,7 +158,9 @@ void Worker::adopt(RouteEntryConstSharedPtr entry, boost::asio::ip::tcp::socket 
   }
   const uint64_t instance = entry->instance;
   const uint64_t id = next_session_id_++;
-  auto session = std::make_shared<TcpSession>(*this, std::move(entry), std::move(client), id);
+  // Not make_shared: the deadline sweep's weak_ptr must not keep a dead session's memory.
+  std::shared_ptr<TcpSession> session(
+      new TcpSession(*this, std::move(entry), std::move(client), id));
   sessions_[instance].by_id.emplace(id, session);
   // Accepted just before the route's removal reached this worker: it drains like the others.
   if (session->entry().counters->removed()) {
@@ -253,12 +255,11 @@ void Worker::armConnectSweep() {
   if (!connect_sweep_) {
     connect_sweep_.emplace(io_context_);
   }
-  // Never more often than a quarter of the timeout (and 4 times a second at most): a deadline
-  // is kept to within that much.
+  // Every quarter of the timeout (4 times a second at most) while connections are pending: a
+  // deadline is kept to within that much.
   const auto granularity = std::min<std::chrono::steady_clock::duration>(
       options().connect_timeout / 4, std::chrono::milliseconds(250));
-  const auto now = std::chrono::steady_clock::now();
-  connect_sweep_->expires_at(std::max(connects_.front().first, now + granularity));
+  connect_sweep_->expires_after(granularity);
   connect_sweep_armed_ = true;
   connect_sweep_->async_wait([this](const boost::system::error_code& ec) {
     connect_sweep_armed_ = false;
@@ -277,6 +278,12 @@ void Worker::sweepConnects() {
       session->connectDeadline();
     }
   }
+  // Entries of sessions that connected (or ended) meanwhile go now rather than at their
+  // deadline, so the table holds about a sweep interval's worth of new connections.
+  std::erase_if(connects_, [](const auto& entry) {
+    const std::shared_ptr<TcpSession> session = entry.second.lock();
+    return !session || !session->connecting();
+  });
   armConnectSweep();
 }
 

@@ -101,8 +101,8 @@ public:
   // True at most once per second: whether a connect failure may be logged as a warning now.
   bool mayWarnConnectFailure();
   // Calls session->connectDeadline() once the connect timeout has passed, unless the session
-  // is gone by then. One timer per worker sweeps every deadline (at most a few times a second),
-  // instead of a timer, and its timerfd update, per connection.
+  // is gone by then. One timer per worker sweeps the deadlines (at most 4 times a second, while
+  // any are pending), instead of a timer, and its timerfd update, per connection.
   void watchConnect(std::weak_ptr<TcpSession> session);
 
 private:
