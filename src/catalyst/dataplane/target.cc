@@ -36,6 +36,15 @@ Result<uint16_t> parsePort(std::string_view text, std::string_view endpoint) {
   return static_cast<uint16_t>(value);
 }
 
+// A host name or IP literal: letters, digits, '.', '-', '_'; in brackets also ':' and '%' (an
+// IPv6 address with its zone).
+bool validHost(std::string_view host, bool bracketed) {
+  return std::all_of(host.begin(), host.end(), [bracketed](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == '_' ||
+           (bracketed && (c == ':' || c == '%'));
+  });
+}
+
 } // namespace
 
 std::string Target::toString() const {
@@ -64,6 +73,10 @@ Result<Target> parseServiceEndpoint(std::string_view endpoint) {
       return invalidArgument(fmt::format("endpoint '{}': unclosed '['", endpoint));
     }
     target.host = std::string(rest.substr(1, close - 1));
+    if (target.host.find(':') == std::string::npos) {
+      return invalidArgument(
+          fmt::format("endpoint '{}': brackets are for IPv6 addresses only", endpoint));
+    }
     const std::string_view after = rest.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') {
@@ -86,6 +99,9 @@ Result<Target> parseServiceEndpoint(std::string_view endpoint) {
   }
   if (target.host.empty()) {
     return invalidArgument(fmt::format("endpoint '{}': no host", endpoint));
+  }
+  if (!validHost(target.host, rest.starts_with('['))) {
+    return invalidArgument(fmt::format("endpoint '{}': bad host '{}'", endpoint, target.host));
   }
   if (has_port) {
     Result<uint16_t> port = parsePort(port_text, endpoint);
@@ -116,6 +132,12 @@ Result<Target> routeTarget(const control::fx::DataPlaneRoute& route) {
   std::string host = *route.next_hop_address;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
+  }
+  // What a neighbour advertised: a host name or an IP literal, nothing else.
+  if (!validHost(host, host.find(':') != std::string::npos)) {
+    return invalidArgument(fmt::format("the next hop's address '{}' is not a host name or an "
+                                       "IP address",
+                                       *route.next_hop_address));
   }
   return Target{std::move(host), *route.next_hop_port};
 }

@@ -27,7 +27,8 @@ TEST(TargetTest, ServiceEndpoints) {
 TEST(TargetTest, BadServiceEndpoints) {
   for (const char* bad :
        {"tcp://127.0.0.1", "127.0.0.1", "http://:80", "http://host:0", "http://host:65536",
-        "http://host:x", "http://user@host:1", "http://[::1", "http://::1:80", ""}) {
+        "http://host:x", "http://user@host:1", "http://[::1", "http://::1:80", "", "http://[[]",
+        "tcp://ex ample:80", "tcp://[a]b]:80", "tcp://host\n:80", "tcp://[host%1]:80"}) {
     EXPECT_FALSE(parseServiceEndpoint(bad)) << bad;
   }
 }
@@ -52,6 +53,13 @@ TEST(TargetTest, RouteTargets) {
   EXPECT_EQ(*routeTarget(egress), (Target{"10.0.0.2", 10001}));
   egress.next_hop_address = "[fd00::1]";
   EXPECT_EQ(*routeTarget(egress), (Target{"fd00::1", 10001}));
+  egress.next_hop_address = "node-b.example.com";
+  EXPECT_EQ(*routeTarget(egress), (Target{"node-b.example.com", 10001}));
+  // A neighbour's advertised address is a host name or an IP literal, nothing else.
+  for (const char* bad : {"evil host", "a/b", "x:y]", "[::1"}) {
+    egress.next_hop_address = bad;
+    EXPECT_FALSE(routeTarget(egress)) << bad;
+  }
 }
 
 } // namespace
