@@ -1,9 +1,13 @@
 // catalyst-node started as a user starts it: a real process, real sockets on 127.0.0.1.
 
+#include <algorithm>
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include "catalyst/common/time_source.h"
 #include "catalyst/event/dispatcher.h"
@@ -68,6 +72,44 @@ TEST(NodeProcessTest, RunsFromTheEnvironmentAloneAnswersHealthAndStopsOnSigterm)
   EXPECT_EQ(node.process().waitFor(kDeadline), 0);
   EXPECT_NE(node.process().errors().find("received SIGTERM, shutting down"), std::string::npos);
   EXPECT_FALSE(httpGet(port, "/health")) << "still answering after shutdown";
+}
+
+// The soft "Max open files" limit of process `pid` (/proc/PID/limits), or -1.
+long softOpenFileLimit(int pid) {
+  std::ifstream limits("/proc/" + std::to_string(pid) + "/limits");
+  std::string line;
+  while (std::getline(limits, line)) {
+    if (line.rfind("Max open files", 0) == 0) {
+      std::istringstream fields(line.substr(std::string("Max open files").size()));
+      long soft = -1;
+      fields >> soft;
+      return soft;
+    }
+  }
+  return -1;
+}
+
+// Started with a low soft limit (as many systems start processes), the node raises it to the
+// hard limit: its data plane needs a descriptor per listener and two per connection.
+TEST(NodeProcessTest, RaisesItsOpenFileLimitToTheHardLimit) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  const rlim_t expected = std::min<rlim_t>(saved.rlim_max, rlim_t{1} << 20);
+  rlimit low = saved;
+  low.rlim_cur = std::min<rlim_t>(1024, expected / 2); // below what the node should reach
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  TempDir dir;
+  const uint16_t port = freePort();
+  RunningNode node({},
+                   {{"CATALYST_NODE_ID", "node-a.example.local"},
+                    {"PORT", std::to_string(port)},
+                    {"CATALYST_STATE_DIR", dir.path() + "/state"}},
+                   port);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0); // the child inherited the low one
+  ASSERT_TRUE(node.healthy()) << node.process().errors();
+  EXPECT_EQ(softOpenFileLimit(node.process().pid()), static_cast<long>(expected));
+  node.process().signal(SIGTERM);
+  EXPECT_EQ(node.process().waitFor(kDeadline), 0);
 }
 
 TEST(NodeProcessTest, RunsFromAConfigFileAndStopsOnSigint) {

@@ -1,5 +1,6 @@
 // catalyst-node: the Catalyst Node daemon.
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <string_view>
 
 #include <CLI/CLI.hpp>
+#include <sys/resource.h>
 
 #include "catalyst/auth/token.h"
 #include "catalyst/auth/token_authority.h"
@@ -24,6 +26,35 @@ extern char** environ; // NOLINT: the process environment, read once here
 
 namespace {
 
+// Every data-plane listener holds a descriptor, every relayed TCP connection two (four more
+// while it splices), every peer session one: the soft limit many systems start a process with
+// (1024) is too few for a node with many routes. Raise it to the hard limit, as HAProxy and
+// nginx do, and say what it is.
+void raiseOpenFileLimit(catalyst::Logger& logger) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return;
+  }
+  // An unlimited hard limit still stops at the kernel's fs.nr_open (1 << 20 by default).
+  const rlim_t target = std::min<rlim_t>(limit.rlim_max, rlim_t{1} << 20);
+  if (limit.rlim_cur < target) {
+    const rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = target;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      logger.warn("cannot raise the open-file limit from {} to {}", before, target);
+      ::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+  }
+  if (limit.rlim_cur < 4096) {
+    logger.warn("the open-file limit is {}: with many routes or connections the data plane "
+                "will run out of descriptors (raise the hard limit, e.g. LimitNOFILE= in a "
+                "systemd unit or ulimit -Hn)",
+                limit.rlim_cur);
+  } else {
+    logger.debug("open-file limit: {}", limit.rlim_cur);
+  }
+}
+
 int runNode(const catalyst::config::ConfigSource& source) {
   using namespace catalyst;
   auto config = config::loadConfig(source);
@@ -32,6 +63,7 @@ int runNode(const catalyst::config::ConfigSource& source) {
     return 1;
   }
   LoggerSharedPtr logger = makeStderrLogger("node", config->log_level);
+  raiseOpenFileLimit(*logger);
 
   RealTimeSource time_source;
   event::DispatcherPtr dispatcher = event::makeDispatcher(time_source);
