@@ -200,6 +200,20 @@ void TcpSession::copyRead(Direction& d) {
                           });
 }
 
+void TcpSession::spliceWhenReady(Direction& d, asio::ip::tcp::socket& socket,
+                                 asio::socket_base::wait_type wait) {
+  socket.async_wait(wait, [self = shared_from_this(), &d](const error_code& ec) {
+    if (self->closed_) {
+      return;
+    }
+    if (ec) {
+      self->fail(d, ec);
+      return;
+    }
+    self->pumpSplice(d);
+  });
+}
+
 // socket -> pipe -> socket, until the source would block (wait until readable), the destination
 // would block (wait until writable), the stream ends, or kSpliceTurns calls have run (yield).
 // The pipe is emptied before more is read, so a read never fails for a full pipe.
@@ -219,17 +233,7 @@ void TcpSession::pumpSplice(Direction& d) {
         continue;
       }
       if (n < 0 && errno == EAGAIN) {
-        d.to->async_wait(asio::socket_base::wait_write,
-                         [self = shared_from_this(), &d](const error_code& ec) {
-                           if (self->closed_) {
-                             return;
-                           }
-                           if (ec) {
-                             self->fail(d, ec);
-                             return;
-                           }
-                           self->pumpSplice(d);
-                         });
+        spliceWhenReady(d, *d.to, asio::socket_base::wait_write);
         return;
       }
       fail(d, n == 0 ? asio::error::broken_pipe : lastError());
@@ -249,17 +253,7 @@ void TcpSession::pumpSplice(Direction& d) {
       continue;
     }
     if (errno == EAGAIN) {
-      d.from->async_wait(asio::socket_base::wait_read,
-                         [self = shared_from_this(), &d](const error_code& ec) {
-                           if (self->closed_) {
-                             return;
-                           }
-                           if (ec) {
-                             self->fail(d, ec);
-                             return;
-                           }
-                           self->pumpSplice(d);
-                         });
+      spliceWhenReady(d, *d.from, asio::socket_base::wait_read);
       return;
     }
     if (errno == EINVAL || errno == ENOSYS) {

@@ -67,6 +67,9 @@ private:
   bool startSplice(Direction& d);
   void copyRead(Direction& d);
   void pumpSplice(Direction& d);
+  // Goes on with pumpSplice(d) once `socket` is ready for `wait` (it would have blocked).
+  void spliceWhenReady(Direction& d, boost::asio::ip::tcp::socket& socket,
+                       boost::asio::socket_base::wait_type wait);
   void endOfStream(Direction& d);
   void fail(const Direction& d, const boost::system::error_code& ec);
   void counted(const Direction& d, std::size_t n);
