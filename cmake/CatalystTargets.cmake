@@ -8,9 +8,9 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
 endif()
 
 function(catalyst_apply_options target)
-  target_compile_options(${target} PRIVATE ${CATALYST_WARNINGS})
+  target_compile_options(${target} PRIVATE "$<$<COMPILE_LANGUAGE:CXX>:${CATALYST_WARNINGS}>")
   if(CATALYST_WERROR)
-    target_compile_options(${target} PRIVATE -Werror)
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
   endif()
   if(CATALYST_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=${CATALYST_SANITIZE}

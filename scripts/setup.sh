@@ -22,12 +22,16 @@ packages=(
   libcli11-dev
   libfmt-dev
   libgmock-dev
+  libgrpc++-dev
   libgtest-dev
+  libprotobuf-dev
   libspdlog-dev
   libssl-dev
   libyaml-cpp-dev
   ninja-build
   pkg-config
+  protobuf-compiler
+  protobuf-compiler-grpc
 )
 
 missing=()
@@ -69,10 +73,13 @@ if [[ ! "$node_major" =~ ^[0-9]+$ ]] || ((node_major < 18)); then
     "Install Node.js >= 18 first (on Debian 12: apt-get install nodejs npm, which gives 18.19+)." >&2
   exit 1
 fi
-interop_js=$root/test/interop/js
-stamp=$interop_js/node_modules/.setup-stamp
-if ! cat "$interop_js/package.json" "$interop_js/package-lock.json" | cmp -s - "$stamp"; then
-  echo "setup: npm ci in test/interop/js" >&2
-  (cd "$interop_js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  cat "$interop_js/package.json" "$interop_js/package-lock.json" >"$stamp"
-fi
+# deps/envoy-api: Envoy's v3 API protos (in @grpc/grpc-js-xds), which the build compiles into a
+# descriptor set for the Envoy renderer's validator and the xDS server, and a real xDS client.
+for dir in test/interop/js deps/envoy-api; do
+  stamp=$root/$dir/node_modules/.setup-stamp
+  if ! cat "$root/$dir/package.json" "$root/$dir/package-lock.json" | cmp -s - "$stamp"; then
+    echo "setup: npm ci in $dir" >&2
+    (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cat "$root/$dir/package.json" "$root/$dir/package-lock.json" >"$stamp"
+  fi
+done

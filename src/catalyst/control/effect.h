@@ -58,6 +58,9 @@ struct DataPlaneRoute {
   // Egress: the next hop's data-plane address and port, as the neighbour advertised them.
   std::optional<std::string> next_hop_address;
   std::optional<uint16_t> next_hop_port;
+  // Egress: the neighbour the best path came from (Envoy names its listener and cluster after
+  // it: egress_<name>_via_<peer>).
+  std::optional<std::string> next_hop_peer;
   bool operator==(const DataPlaneRoute&) const = default;
 };
 

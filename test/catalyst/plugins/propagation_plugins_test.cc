@@ -208,7 +208,7 @@ TEST(PeerAdvertiserPluginTest, NextHopIsOurAddressAndTheWePortAllocated) {
       DataPlanePlugin{}.evaluate(committed, {{op::SelectBest{books, "node-a"}}}, PeerUpdate{});
   const std::vector<Effect> want_dp = {
       ConfigureDataPlane{{DataPlaneRoute{DataPlaneRoute::Kind::Egress, books, state::Protocol::Http,
-                                         20001, std::nullopt, "10.0.0.1", 10001}},
+                                         20001, std::nullopt, "10.0.0.1", 10001, "node-a"}},
                          {}}};
   EXPECT_EQ(dp, want_dp) << "got " << describe(dp) << "\nwant " << describe(want_dp);
 }
@@ -234,6 +234,7 @@ TEST(DataPlanePluginTest, Table) {
                                            std::nullopt,
                                            "http://127.0.0.1:8080",
                                            std::nullopt,
+                                           std::nullopt,
                                            std::nullopt}},
                            {}}}},
       {"best path: egress to the neighbour's next hop",
@@ -242,7 +243,7 @@ TEST(DataPlanePluginTest, Table) {
        PeerUpdate{},
        {ConfigureDataPlane{
            {DataPlaneRoute{DataPlaneRoute::Kind::Egress, books, state::Protocol::Http, std::nullopt,
-                           std::nullopt, "10.0.0.1", 10001}},
+                           std::nullopt, "10.0.0.1", 10001, "node-a"}},
            {}}}},
       {"removals",
        committed,

@@ -18,6 +18,7 @@ std::vector<control::Effect> DataPlanePlugin::evaluate(const state::NodeState& c
                            committed.portFor(key),
                            r.endpoint,
                            std::nullopt,
+                           std::nullopt,
                            std::nullopt};
       config.upserts.push_back(std::move(route));
     } else if (const auto* rm = std::get_if<state::op::RemoveLocalRoute>(&o)) {
@@ -29,7 +30,7 @@ std::vector<control::Effect> DataPlanePlugin::evaluate(const state::NodeState& c
       }
       DataPlaneRoute route{DataPlaneRoute::Kind::Egress, sel->key,     best->route.protocol,
                            committed.portFor(sel->key),  std::nullopt, best->route.envoy_address,
-                           best->route.envoy_port};
+                           best->route.envoy_port,       best->peer};
       config.upserts.push_back(std::move(route));
     } else if (const auto* clr = std::get_if<state::op::ClearBest>(&o)) {
       config.removals.push_back(clr->key);

@@ -1,0 +1,102 @@
+#include "catalyst/envoy/api_schema.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver.h>
+#include <google/protobuf/util/type_resolver_util.h>
+
+// The descriptor set the build compiled (envoy_descriptors.S embeds the file).
+extern "C" const char catalyst_envoy_descriptor_set[];
+extern "C" const char catalyst_envoy_descriptor_set_end[];
+
+namespace catalyst::envoy {
+
+namespace pb = google::protobuf;
+
+struct ApiSchema::Impl {
+  pb::DescriptorPool pool;
+  std::unique_ptr<pb::util::TypeResolver> resolver;
+
+  std::string typeUrl(std::string_view type) const {
+    if (type.starts_with(kTypeUrlPrefix)) {
+      return std::string(type);
+    }
+    return fmt::format("{}{}", kTypeUrlPrefix, type);
+  }
+};
+
+ApiSchema::ApiSchema(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ApiSchema::ApiSchema(ApiSchema&&) noexcept = default;
+ApiSchema& ApiSchema::operator=(ApiSchema&&) noexcept = default;
+ApiSchema::~ApiSchema() = default;
+
+Result<ApiSchema> ApiSchema::load() {
+  pb::FileDescriptorSet set;
+  const auto size =
+      static_cast<int>(catalyst_envoy_descriptor_set_end - catalyst_envoy_descriptor_set);
+  if (!set.ParseFromArray(catalyst_envoy_descriptor_set, size)) {
+    return failedPrecondition("the embedded Envoy descriptor set does not parse");
+  }
+  auto impl = std::make_unique<Impl>();
+  // --include_imports lists every file after its dependencies, so one pass builds them all.
+  for (const pb::FileDescriptorProto& file : set.file()) {
+    if (impl->pool.BuildFile(file) == nullptr) {
+      return failedPrecondition(
+          fmt::format("the embedded Envoy descriptor set: {} does not build", file.name()));
+    }
+  }
+  impl->resolver.reset(pb::util::NewTypeResolverForDescriptorPool(
+      std::string(kTypeUrlPrefix.substr(0, kTypeUrlPrefix.size() - 1)), &impl->pool));
+  return ApiSchema(std::move(impl));
+}
+
+bool ApiSchema::knows(std::string_view type) const {
+  std::string_view name = type;
+  if (name.starts_with(kTypeUrlPrefix)) {
+    name.remove_prefix(kTypeUrlPrefix.size());
+  }
+  return impl_->pool.FindMessageTypeByName(std::string(name)) != nullptr;
+}
+
+Status ApiSchema::check(std::string_view type, std::string_view json) const {
+  Result<std::string> binary = toBinary(type, json);
+  if (!binary) {
+    return binary.error();
+  }
+  return {};
+}
+
+Result<std::string> ApiSchema::toBinary(std::string_view type, std::string_view json) const {
+  if (!knows(type)) {
+    return invalidArgument(fmt::format("unknown message type {}", type));
+  }
+  pb::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  options.case_insensitive_enum_parsing = false;
+  std::string binary;
+  const pb::util::Status st = pb::util::JsonToBinaryString(
+      impl_->resolver.get(), impl_->typeUrl(type), std::string(json), &binary, options);
+  if (!st.ok()) {
+    return invalidArgument(fmt::format("{}: {}", type, st.message().as_string()));
+  }
+  return binary;
+}
+
+Result<std::string> ApiSchema::toJson(std::string_view type, std::string_view binary) const {
+  if (!knows(type)) {
+    return invalidArgument(fmt::format("unknown message type {}", type));
+  }
+  pb::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  const pb::util::Status st = pb::util::BinaryToJsonString(
+      impl_->resolver.get(), impl_->typeUrl(type), std::string(binary), &json, options);
+  if (!st.ok()) {
+    return invalidArgument(fmt::format("{}: {}", type, st.message().as_string()));
+  }
+  return json;
+}
+
+} // namespace catalyst::envoy
