@@ -491,16 +491,6 @@ void drainUdp(int fd) {
   }
 }
 
-bool succeeded(const rpc::Value& answer) {
-  const rpc::Value* ok = answer.find("success");
-  return ok != nullptr && ok->is<bool>() && *ok->as<bool>();
-}
-
-rpc::Value routeArg(const std::string& name, const std::string& endpoint,
-                    const std::string& protocol) {
-  return rpc::object({{"name", name}, {"endpoint", endpoint}, {"protocol", protocol}});
-}
-
 // ---- the tests
 // ---------------------------------------------------------------------------------------
 

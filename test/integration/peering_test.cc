@@ -47,11 +47,6 @@ rpc::Value routeArg(const std::string& name, const std::string& health = "up") {
                       {"healthStatus", health}});
 }
 
-bool succeeded(const rpc::Value& answer) {
-  const rpc::Value* ok = answer.find("success");
-  return ok != nullptr && ok->is<bool>() && *ok->as<bool>();
-}
-
 class PeeringTest : public ::testing::Test {
 protected:
   Cluster c{CATALYST_NODE_BINARY};

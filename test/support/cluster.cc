@@ -347,4 +347,14 @@ rpc::Value batchCall(uint16_t port, const std::string& factory, const std::strin
   return result;
 }
 
+bool succeeded(const rpc::Value& answer) {
+  const rpc::Value* ok = answer.find("success");
+  return ok != nullptr && ok->is<bool>() && *ok->as<bool>();
+}
+
+rpc::Value routeArg(const std::string& name, const std::string& endpoint,
+                    const std::string& protocol) {
+  return rpc::object({{"name", name}, {"endpoint", endpoint}, {"protocol", protocol}});
+}
+
 } // namespace catalyst::test

@@ -134,4 +134,11 @@ uint16_t freePortRange(std::size_t count);
 rpc::Value batchCall(uint16_t port, const std::string& factory, const std::string& token,
                      const std::string& method, rpc::Value arg);
 
+// True when an admin call answered {success: true}.
+bool succeeded(const rpc::Value& answer);
+
+// The argument of addRoute: {name, endpoint, protocol}.
+rpc::Value routeArg(const std::string& name, const std::string& endpoint,
+                    const std::string& protocol);
+
 } // namespace catalyst::test

@@ -134,6 +134,10 @@ Result<std::size_t> parseWorkers(std::string_view text) {
 Result<std::chrono::milliseconds> parseDrainTimeout(std::string_view text) {
   return parseMillis(text, 1, 3'600'000);
 }
+// dataplane.envoy.startup_hold_ms: 0 (publish at once) to 10 minutes.
+Result<std::chrono::milliseconds> parseStartupHold(std::string_view text) {
+  return parseMillis(text, 1, 600'000);
+}
 // dataplane.udp_idle_timeout_ms: 1 ms to 1 day.
 Result<std::chrono::milliseconds> parseUdpIdleTimeout(std::string_view text) {
   Result<std::chrono::milliseconds> ms = parseMillis(text, 1, 86'400'000);
@@ -219,6 +223,20 @@ Status checkToken(std::string_view text) {
   }
   if (!ok || dots != 2) {
     return invalidArgument("must be a JWT (three base64url parts separated by '.')");
+  }
+  return {};
+}
+
+// Envoy's node.id: printable, no spaces or quotes (it goes into JSON and logs).
+Status checkEnvoyNodeId(std::string_view text) {
+  const bool ok =
+      !text.empty() && text.size() <= 253 && std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' ||
+               c == '_' || c == ':';
+      });
+  if (!ok) {
+    return invalidArgument("must be 1-253 letters, digits, '-', '.', '_' or ':' (got " +
+                           echo(text) + ")");
   }
   return {};
 }
@@ -584,6 +602,16 @@ struct Layer {
   std::optional<std::size_t> dataplane_workers;
   std::optional<std::chrono::milliseconds> dataplane_drain_timeout;
   std::optional<std::chrono::milliseconds> dataplane_udp_idle_timeout;
+  std::optional<std::string> dataplane_bind_address;
+  std::optional<std::string> envoy_files_dir;
+  std::optional<std::string> envoy_xds_address;
+  std::optional<uint16_t> envoy_xds_port;
+  std::optional<std::string> envoy_admin_address;
+  std::optional<uint16_t> envoy_admin_port;
+  std::optional<std::string> envoy_node_id;
+  std::optional<std::chrono::milliseconds> envoy_startup_hold;
+  std::optional<DataPlaneTls> dataplane_tls;
+  int tls_line = 0;
   std::vector<state::PeerInfo> peers;
   std::vector<int> peer_lines; // the line of each peer's name
   std::vector<state::Route> routes;
@@ -669,9 +697,15 @@ private:
 
   void readDataPlane(const Value& dataplane) {
     for (const auto& [key, value] :
-         r_.entries(dataplane, {"mode", "address", "port_range", "workers", "drain_timeout_ms",
-                                "udp_idle_timeout_ms"})) {
-      if (key == "mode") {
+         r_.entries(dataplane, {"mode", "address", "bind_address", "port_range", "workers",
+                                "drain_timeout_ms", "udp_idle_timeout_ms", "envoy", "tls"})) {
+      if (key == "envoy") {
+        readEnvoy(value);
+      } else if (key == "tls") {
+        readTls(value);
+      } else if (key == "bind_address") {
+        layer_.dataplane_bind_address = r_.checked(value, checkAddress);
+      } else if (key == "mode") {
         layer_.dataplane = r_.parsed<DataPlaneMode>(value, parseMode);
       } else if (key == "address") {
         layer_.envoy_address = r_.checked(value, checkAddress);
@@ -688,6 +722,56 @@ private:
         layer_.dataplane_udp_idle_timeout =
             r_.parsed<std::chrono::milliseconds>(value, parseUdpIdleTimeout);
       }
+    }
+  }
+
+  void readEnvoy(const Value& envoy) {
+    for (const auto& [key, value] :
+         r_.entries(envoy, {"files_dir", "xds_address", "xds_port", "admin_address", "admin_port",
+                            "node_id", "startup_hold_ms"})) {
+      if (key == "files_dir") {
+        layer_.envoy_files_dir = r_.checked(value, checkStateDir);
+      } else if (key == "xds_address") {
+        layer_.envoy_xds_address = r_.checked(value, checkAddress);
+      } else if (key == "xds_port") {
+        layer_.envoy_xds_port = r_.port(value);
+      } else if (key == "admin_address") {
+        layer_.envoy_admin_address = r_.checked(value, checkAddress);
+      } else if (key == "admin_port") {
+        layer_.envoy_admin_port = r_.port(value);
+      } else if (key == "node_id") {
+        layer_.envoy_node_id = r_.checked(value, checkEnvoyNodeId);
+      } else if (key == "startup_hold_ms") {
+        layer_.envoy_startup_hold = r_.parsed<std::chrono::milliseconds>(value, parseStartupHold);
+      }
+    }
+  }
+
+  // All three files, or none.
+  void readTls(const Value& tls) {
+    layer_.tls_line = tls.line;
+    DataPlaneTls files;
+    bool ok = true;
+    for (const auto& [key, value] :
+         r_.entries(tls, {"certificate_chain", "private_key", "trusted_ca"})) {
+      auto path = r_.checked(value, checkStateDir);
+      ok = ok && path.has_value();
+      std::string& field = key == "certificate_chain" ? files.certificate_chain
+                           : key == "private_key"     ? files.private_key
+                                                      : files.trusted_ca;
+      field = path.value_or("");
+    }
+    for (const auto& [name, field] :
+         {std::pair<const char*, const std::string*>{"certificate_chain", &files.certificate_chain},
+          {"private_key", &files.private_key},
+          {"trusted_ca", &files.trusted_ca}}) {
+      if (ok && field->empty()) {
+        r_.report(tls, fmt::format("{} is required (a PEM file)", name));
+        ok = false;
+      }
+    }
+    if (ok) {
+      layer_.dataplane_tls = std::move(files);
     }
   }
 
@@ -951,6 +1035,8 @@ public:
     layer_.log_level = parsed<LogLevel>("CATALYST_LOG_LEVEL", parseLogLevel);
     layer_.hold_time = parsed<std::chrono::milliseconds>("CATALYST_HOLD_TIME_MS", parseHoldTime);
     layer_.dataplane_workers = parsed<std::size_t>("CATALYST_DATAPLANE_WORKERS", parseWorkers);
+    layer_.dataplane_bind_address = checked("CATALYST_DATAPLANE_BIND_ADDRESS", checkAddress);
+    layer_.envoy_xds_port = parsed<uint16_t>("CATALYST_ENVOY_XDS_PORT", parsePort);
     readDomains();
     readPortRange();
   }
@@ -1111,6 +1197,17 @@ ConfigResult load(const std::optional<std::string_view>& yaml, const std::string
     overrideWith(config.dataplane_workers, layer->dataplane_workers);
     overrideWith(config.dataplane_drain_timeout, layer->dataplane_drain_timeout);
     overrideWith(config.dataplane_udp_idle_timeout, layer->dataplane_udp_idle_timeout);
+    overrideWith(config.dataplane_bind_address, layer->dataplane_bind_address);
+    overrideWith(config.envoy.files_dir, layer->envoy_files_dir);
+    overrideWith(config.envoy.xds_address, layer->envoy_xds_address);
+    overrideWith(config.envoy.xds_port, layer->envoy_xds_port);
+    overrideWith(config.envoy.admin_address, layer->envoy_admin_address);
+    overrideWith(config.envoy.admin_port, layer->envoy_admin_port);
+    overrideWith(config.envoy.node_id, layer->envoy_node_id);
+    overrideWith(config.envoy.startup_hold, layer->envoy_startup_hold);
+    if (layer->dataplane_tls) {
+      config.dataplane_tls = layer->dataplane_tls;
+    }
     overrideWith(config.admin_loopback_only, layer->admin_loopback_only);
     overrideWith(config.rpc_max_message_bytes, layer->rpc_max_message_bytes);
     overrideWith(config.hold_time, layer->hold_time);
@@ -1130,6 +1227,11 @@ ConfigResult load(const std::optional<std::string_view>& yaml, const std::string
     } else {
       sink.add(Problem{"env CATALYST_NODE_ID", 0, "", "required when no config file is given"});
     }
+  }
+  if (config.dataplane_tls && config.dataplane == DataPlaneMode::Embedded) {
+    sink.add(Problem{source_name, file.tls_line, "dataplane.tls",
+                     "needs an Envoy data plane (mode envoy-xds or envoy-files); the embedded "
+                     "data plane does not do TLS"});
   }
   for (std::size_t i = 0; i < config.peers.size(); ++i) {
     if (!config.node_id.empty() && config.peers[i].name == config.node_id) {
@@ -1158,6 +1260,9 @@ ConfigResult load(const std::optional<std::string_view>& yaml, const std::string
   if (config.state_dir.empty()) {
     config.state_dir = "./var/" + config.node_id;
   }
+  config.dataplane_bind_address = config.bindAddress();
+  config.envoy.files_dir = config.envoyFilesDir();
+  config.envoy.node_id = config.envoyNodeId();
   return config;
 }
 

@@ -50,4 +50,16 @@ state::NodeState NodeConfig::initialState() const {
   return state::NodeState(identity(), state::PortPool(envoy_port_range));
 }
 
+std::string NodeConfig::bindAddress() const {
+  return dataplane_bind_address.empty() ? envoy_address : dataplane_bind_address;
+}
+
+std::string NodeConfig::envoyFilesDir() const {
+  return envoy.files_dir.empty() ? state_dir + "/envoy" : envoy.files_dir;
+}
+
+std::string NodeConfig::envoyNodeId() const {
+  return envoy.node_id.empty() ? node_id : envoy.node_id;
+}
+
 } // namespace catalyst::config

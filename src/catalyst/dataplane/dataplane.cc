@@ -32,6 +32,8 @@ std::string_view toString(ListenerState state) {
     return "failed";
   case ListenerState::None:
     return "none";
+  case ListenerState::Configured:
+    return "configured";
   }
   return "unknown";
 }

@@ -49,13 +49,14 @@ struct Counters {
 
 // Where a route's listener is.
 enum class ListenerState {
-  Pending,   // configured; a worker has not bound it yet
-  Listening, // bound and accepting
-  Failed,    // the bind failed (`error` says why); the next upsert of the route tries again
-  None,      // the route has no listener: no port, or no usable target (`error` says why)
+  Pending,    // configured; a worker has not bound it yet
+  Listening,  // bound and accepting
+  Failed,     // the bind failed (`error` says why); the next upsert of the route tries again
+  None,       // the route has no listener: no port, or no usable target (`error` says why)
+  Configured, // Envoy modes: in the configuration handed to Envoy (Envoy binds it)
 };
 
-// "pending", "listening", "failed", "none".
+// "pending", "listening", "failed", "none", "configured".
 std::string_view toString(ListenerState state);
 
 // One route of the data plane as it stands.
@@ -69,11 +70,27 @@ struct ListenerStats {
   Counters counters;                // since the route was added (kept across upserts)
 };
 
+// What an Envoy data plane (envoy-files, envoy-xds) handed to Envoy.
+struct EnvoyStats {
+  std::string clusters_version; // of the last snapshot published; "" before the first
+  std::string listeners_version;
+  uint64_t publishes = 0; // snapshots published (files written, or set on the xDS server)
+  uint64_t failures = 0;  // publishes that failed (e.g. a file could not be written)
+  std::optional<std::string> last_error;
+  // envoy-xds: what Envoy answered.
+  std::size_t streams = 0; // xDS streams open now
+  uint64_t acks = 0;       // responses ACKed
+  uint64_t nacks = 0;      // responses NACKed (Envoy refused a version and kept its last)
+  std::optional<std::string> last_nack; // "type version: message" of the last NACK
+};
+
 struct DataPlaneStats {
   std::vector<ListenerStats> listeners; // ordered by route key (name, origin node)
-  // Every route since start, removed ones included (their draining connections too).
+  // Every route since start, removed ones included (their draining connections too). Envoy
+  // modes count only what the node sees: routes it could not render (no port, bad target).
   Counters totals;
   std::size_t workers = 0;
+  std::optional<EnvoyStats> envoy; // Envoy modes only
 };
 
 // The data plane: one listener per route of the route table, forwarding at L4. The node hands it

@@ -18,6 +18,7 @@
 #include "catalyst/common/time_source.h"
 #include "catalyst/common/version.h"
 #include "catalyst/config/loader.h"
+#include "catalyst/envoy/bootstrap.h"
 #include "catalyst/event/dispatcher.h"
 #include "catalyst/server/node.h"
 #include "catalyst/state/route.h"
@@ -154,6 +155,51 @@ int runTokenMint(const MintOptions& options, catalyst::config::Env env) {
   return std::cout ? 0 : mintFailed("cannot write to stdout");
 }
 
+int bootstrapFailed(std::string_view message) {
+  std::cerr << "catalyst-node: envoy bootstrap: " << oneLine(std::string(message)) << "\n";
+  return 1;
+}
+
+// Prints the bootstrap of this node's Envoy, from the same config and environment as the node.
+int runEnvoyBootstrap(const std::string& config_file, catalyst::config::Env env) {
+  using namespace catalyst;
+  config::ConfigSource source;
+  if (!config_file.empty()) {
+    source.file = config_file;
+  }
+  source.env = std::move(env);
+  auto config = config::loadConfig(source);
+  if (!config) {
+    std::string problems;
+    for (const config::Problem& problem : config.error().problems) {
+      problems += (problems.empty() ? "" : "; ") + problem.toString();
+    }
+    return bootstrapFailed(problems);
+  }
+  if (config->dataplane == config::DataPlaneMode::Embedded) {
+    return bootstrapFailed("the node's data plane is embedded: set dataplane.mode (or "
+                           "CATALYST_DATAPLANE) to envoy-xds or envoy-files");
+  }
+  envoy::BootstrapOptions options;
+  options.source = config->dataplane == config::DataPlaneMode::EnvoyXds
+                       ? envoy::BootstrapOptions::Source::Xds
+                       : envoy::BootstrapOptions::Source::Files;
+  options.node_id = config->envoy.node_id;
+  options.admin_address = config->envoy.admin_address;
+  options.admin_port = config->envoy.admin_port;
+  options.xds_address = config->envoy.xds_address;
+  options.xds_port = config->envoy.xds_port;
+  // Envoy runs in a directory of its own: give it an absolute path.
+  std::error_code ec;
+  options.files_dir = std::filesystem::absolute(config->envoy.files_dir, ec).lexically_normal();
+  if (ec) {
+    return bootstrapFailed(config->envoy.files_dir + ": " + ec.message());
+  }
+  std::cout << envoy::renderBootstrap(options) << '\n';
+  std::cout.flush();
+  return std::cout ? 0 : bootstrapFailed("cannot write to stdout");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -175,6 +221,7 @@ int main(int argc, char** argv) {
              "  CATALYST_NODE_ID=node-a PORT=3000 catalyst-node\n"
              "  catalyst-node --check-config node-a.yaml\n"
              "  catalyst-node token mint --config node-a.yaml --subject node-b\n"
+             "  catalyst-node envoy bootstrap --config node-a.yaml\n"
              "Stop with SIGINT or SIGTERM; /health on the listen port answers while it runs.\n"
              "`catalyst-node token mint --help` explains tokens.");
 
@@ -211,11 +258,37 @@ int main(int argc, char** argv) {
       "  # an admin token for the catalyst CLI, valid 12 hours\n"
       "  CATALYST_NODE_ID=node-a catalyst-node token mint --subject alice --role admin --ttl 12h");
 
+  CLI::App* envoy_cmd =
+      app.add_subcommand("envoy", "Envoy as this node's data plane (see: envoy bootstrap)");
+  envoy_cmd->require_subcommand(1);
+  CLI::App* bootstrap = envoy_cmd->add_subcommand(
+      "bootstrap", "Print the bootstrap (JSON) of this node's Envoy and a newline");
+  std::string bootstrap_config;
+  bootstrap
+      ->add_option("-c,--config", bootstrap_config,
+                   "YAML config file of the node (as for running it)")
+      ->check(CLI::ExistingFile);
+  bootstrap->footer(
+      "The bootstrap follows the node's dataplane.mode: envoy-xds points Envoy's ADS at the\n"
+      "node's xDS server (dataplane.envoy.xds_address/xds_port, over HTTP/2); envoy-files points\n"
+      "its CDS and LDS at cds.json and lds.json in dataplane.envoy.files_dir, which the node\n"
+      "replaces atomically. Admin listener: dataplane.envoy.admin_address/admin_port; node.id:\n"
+      "dataplane.envoy.node_id (default: the node's id). See docs/envoy.md.\n"
+      "\n"
+      "Example:\n"
+      "  catalyst-node envoy bootstrap --config node-a.yaml > envoy.json && envoy -c envoy.json");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // Help and version print as usual. Usage errors under `token` are one line (the top-level
     // command keeps CLI11's own messages).
+    if (envoy_cmd->parsed() && e.get_exit_code() != static_cast<int>(CLI::ExitCodes::Success)) {
+      std::cerr << "catalyst-node: envoy" << (bootstrap->parsed() ? " bootstrap" : "") << ": "
+                << oneLine(e.what()) << " (see catalyst-node envoy"
+                << (bootstrap->parsed() ? " bootstrap" : "") << " --help)\n";
+      return 2;
+    }
     if (token->parsed() && e.get_exit_code() != static_cast<int>(CLI::ExitCodes::Success)) {
       std::cerr << "catalyst-node: token" << (mint->parsed() ? " mint" : "") << ": "
                 << oneLine(e.what()) << " (see catalyst-node token"
@@ -233,6 +306,13 @@ int main(int argc, char** argv) {
       return 2;
     }
     return runTokenMint(mint_options, std::move(env));
+  }
+  if (bootstrap->parsed()) {
+    if (!check_file.empty() || !config_file.empty()) {
+      std::cerr << "catalyst-node: envoy bootstrap: give --config after 'envoy bootstrap'\n";
+      return 2;
+    }
+    return runEnvoyBootstrap(bootstrap_config, std::move(env));
   }
   if (!check_file.empty()) {
     return catalyst::config::checkConfigMain(check_file, env, std::cout, std::cerr);

@@ -10,6 +10,7 @@
 
 #include "catalyst/common/version.h"
 #include "catalyst/dataplane/embedded_impl.h"
+#include "catalyst/envoy/envoy_data_plane.h"
 #include "catalyst/peering/wire.h"
 #include "catalyst/plugins/builtin.h"
 #include "catalyst/rpc/plain_json.h"
@@ -249,6 +250,24 @@ boost::json::object Node::dataPlaneState() const {
           stats.totals.errors.at(r);
     }
     out["errors"] = std::move(errors);
+    if (stats.envoy) {
+      const dataplane::EnvoyStats& e = *stats.envoy;
+      boost::json::object envoy;
+      envoy["clustersVersion"] = e.clusters_version;
+      envoy["listenersVersion"] = e.listeners_version;
+      envoy["publishes"] = e.publishes;
+      envoy["publishFailures"] = e.failures;
+      envoy["lastError"] = e.last_error ? boost::json::value(*e.last_error) : nullptr;
+      if (config_.dataplane == config::DataPlaneMode::EnvoyFiles) {
+        envoy["filesDir"] = config_.envoyFilesDir();
+      } else {
+        envoy["xdsStreams"] = e.streams;
+        envoy["acks"] = e.acks;
+        envoy["nacks"] = e.nacks;
+        envoy["lastNack"] = e.last_nack ? boost::json::value(*e.last_nack) : nullptr;
+      }
+      out["envoy"] = std::move(envoy);
+    }
     for (const dataplane::ListenerStats& l : stats.listeners) {
       boost::json::object o;
       o["name"] = l.route.key.name;
@@ -277,6 +296,50 @@ boost::json::object Node::dataPlaneState() const {
   return out;
 }
 
+// Envoy modes: Envoy counts the traffic (its admin /stats); the node shows what it handed over.
+void Node::envoyMetrics(const dataplane::DataPlaneStats& stats, std::string& out) const {
+  const dataplane::EnvoyStats& e = *stats.envoy;
+  auto metric = [&out](std::string_view name, std::string_view type, std::string_view help,
+                       uint64_t value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+  };
+  metric("catalyst_envoy_publishes_total", "counter",
+         "Snapshots of clusters and listeners handed to Envoy.", e.publishes);
+  metric("catalyst_envoy_publish_failures_total", "counter",
+         "Snapshots that could not be handed over (Envoy kept the previous one).", e.failures);
+  out += "# HELP catalyst_envoy_resource_version The version last handed over, by type.\n"
+         "# TYPE catalyst_envoy_resource_version gauge\n";
+  out += fmt::format("catalyst_envoy_resource_version{{type=\"clusters\",version=\"{}\"}} 1\n",
+                     labelValue(e.clusters_version));
+  out += fmt::format("catalyst_envoy_resource_version{{type=\"listeners\",version=\"{}\"}} 1\n",
+                     labelValue(e.listeners_version));
+  std::map<std::string_view, uint64_t> by_state;
+  for (std::string_view state : {"pending", "configured", "none"}) {
+    by_state[state] = 0;
+  }
+  for (const dataplane::ListenerStats& l : stats.listeners) {
+    ++by_state[dataplane::toString(l.state)];
+  }
+  out += "# HELP catalyst_envoy_routes Routes of the data plane by state (none: not rendered, "
+         "see /api/state).\n# TYPE catalyst_envoy_routes gauge\n";
+  for (const auto& [state, n] : by_state) {
+    out += fmt::format("catalyst_envoy_routes{{state=\"{}\"}} {}\n", state, n);
+  }
+  out += "# HELP catalyst_dataplane_errors Routes left out of Envoy's configuration now, by "
+         "reason.\n# TYPE catalyst_dataplane_errors gauge\n";
+  for (std::size_t r = 0; r < dataplane::kErrorReasonCount; ++r) {
+    out += fmt::format("catalyst_dataplane_errors{{reason=\"{}\"}} {}\n",
+                       dataplane::toString(static_cast<dataplane::ErrorReason>(r)),
+                       stats.totals.errors.at(r));
+  }
+  if (config_.dataplane == config::DataPlaneMode::EnvoyXds) {
+    metric("catalyst_envoy_xds_streams", "gauge", "Open ADS streams.", e.streams);
+    metric("catalyst_envoy_xds_acks_total", "counter", "xDS responses Envoy ACKed.", e.acks);
+    metric("catalyst_envoy_xds_nacks_total", "counter",
+           "xDS responses Envoy NACKed (it kept its previous version).", e.nacks);
+  }
+}
+
 void Node::dataPlaneMetrics(std::string& out) const {
   if (!dataplane_) {
     return;
@@ -285,6 +348,10 @@ void Node::dataPlaneMetrics(std::string& out) const {
   auto family = [&out](std::string_view name, std::string_view type, std::string_view help) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
   };
+  if (stats.envoy) {
+    envoyMetrics(stats, out);
+    return;
+  }
   std::vector<std::string> labels; // route="...",origin="...",kind="..." per listener
   labels.reserve(stats.listeners.size());
   for (const dataplane::ListenerStats& l : stats.listeners) {
@@ -452,20 +519,52 @@ std::string Node::metrics() const {
   return out;
 }
 
+namespace {
+
+envoy::RenderOptions renderOptions(const config::NodeConfig& config) {
+  envoy::RenderOptions options;
+  options.bind_address = config.bindAddress();
+  if (config.dataplane_tls) {
+    options.tls =
+        envoy::TlsFiles{config.dataplane_tls->certificate_chain, config.dataplane_tls->private_key,
+                        config.dataplane_tls->trusted_ca};
+  }
+  return options;
+}
+
+} // namespace
+
 Status Node::startDataPlane() {
-  if (config_.dataplane != config::DataPlaneMode::Embedded || dataplane_) {
+  if (dataplane_) {
     return {};
   }
-  dataplane::EmbeddedOptions options;
-  options.bind_address = config_.envoy_address;
-  options.workers = config_.dataplane_workers;
-  options.drain_timeout = config_.dataplane_drain_timeout;
-  options.udp_idle_timeout = config_.dataplane_udp_idle_timeout;
-  auto embedded = std::make_unique<dataplane::EmbeddedDataPlane>(std::move(options), logger_);
-  if (auto st = embedded->start(); !st) {
+  dataplane::DataPlanePtr plane;
+  switch (config_.dataplane) {
+  case config::DataPlaneMode::Embedded: {
+    dataplane::EmbeddedOptions options;
+    options.bind_address = config_.bindAddress();
+    options.workers = config_.dataplane_workers;
+    options.drain_timeout = config_.dataplane_drain_timeout;
+    options.udp_idle_timeout = config_.dataplane_udp_idle_timeout;
+    plane = std::make_unique<dataplane::EmbeddedDataPlane>(std::move(options), logger_);
+    break;
+  }
+  case config::DataPlaneMode::EnvoyFiles: {
+    envoy::EnvoyDataPlaneOptions options;
+    options.render = renderOptions(config_);
+    options.startup_hold = config_.envoy.startup_hold;
+    plane = std::make_unique<envoy::EnvoyDataPlane>(
+        std::move(options), std::make_unique<envoy::FileSink>(config_.envoyFilesDir()), logger_);
+    break;
+  }
+  case config::DataPlaneMode::EnvoyXds:
+    return failedPrecondition("dataplane.mode envoy-xds: the ADS server is not built yet; use "
+                              "envoy-files or embedded");
+  }
+  if (auto st = plane->start(); !st) {
     return st;
   }
-  dataplane_ = std::move(embedded);
+  dataplane_ = std::move(plane);
   effects_.setDataPlane(dataplane_.get());
   return {};
 }

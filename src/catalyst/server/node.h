@@ -91,6 +91,7 @@ public:
 private:
   void addRoutes();
   Status startDataPlane();
+  void envoyMetrics(const dataplane::DataPlaneStats& stats, std::string& out) const;
   boost::json::object dataPlaneState() const;
   void dataPlaneMetrics(std::string& out) const;
   rpc::Stub makeMain(const rpcnet::RpcEndpoint::SessionInfo& session);

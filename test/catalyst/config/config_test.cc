@@ -248,8 +248,33 @@ std::vector<BrokenCase> brokenCases() {
       {"UnknownDataPlaneKey",
        "node: {id: a}\ndataplane:\n  threads: 2\n",
        {},
-       {"{file}:3: dataplane.threads: unknown key (expected mode, address, port_range, workers, "
-        "drain_timeout_ms, udp_idle_timeout_ms)"}},
+       {"{file}:3: dataplane.threads: unknown key (expected mode, address, bind_address, "
+        "port_range, workers, drain_timeout_ms, udp_idle_timeout_ms, envoy, tls)"}},
+      {"TlsWithTheEmbeddedDataPlane",
+       "node: {id: a}\ndataplane:\n  tls:\n    certificate_chain: a.crt\n    private_key: a.key\n"
+       "    trusted_ca: ca.crt\n",
+       {},
+       {"{file}:3: dataplane.tls: needs an Envoy data plane (mode envoy-xds or envoy-files); the "
+        "embedded data plane does not do TLS"}},
+      {"TlsWithoutTheKey",
+       "node: {id: a}\ndataplane:\n  mode: envoy-files\n  tls:\n    certificate_chain: a.crt\n"
+       "    trusted_ca: ca.crt\n",
+       {},
+       {"{file}:4: dataplane.tls: private_key is required (a PEM file)"}},
+      {"UnknownEnvoyKey",
+       "node: {id: a}\ndataplane:\n  envoy:\n    xds: 1\n",
+       {},
+       {"{file}:4: dataplane.envoy.xds: unknown key (expected files_dir, xds_address, xds_port, "
+        "admin_address, admin_port, node_id, startup_hold_ms)"}},
+      {"BadEnvoyNodeId",
+       "node: {id: a}\ndataplane:\n  envoy:\n    node_id: \"a b\"\n",
+       {},
+       {"{file}:4: dataplane.envoy.node_id: must be 1-253 letters, digits, '-', '.', '_' or ':' "
+        "(got 'a b')"}},
+      {"BadXdsPortFromEnvironment",
+       "node: {id: a}\n",
+       {{"CATALYST_ENVOY_XDS_PORT", "70000"}},
+       {"env CATALYST_ENVOY_XDS_PORT: must be 1-65535 (got 70000)"}},
       {"HoldTimeFromEnvironment",
        "node: {id: a}\n",
        {{"CATALYST_HOLD_TIME_MS", "1"}},
@@ -497,10 +522,23 @@ log_level: debug
 dataplane:
   mode: envoy-xds
   address: 10.0.0.1
+  bind_address: 0.0.0.0
   port_range: [[10000, 10099], 10200]
   workers: 3
   drain_timeout_ms: 0
   udp_idle_timeout_ms: 1500
+  envoy:
+    files_dir: /var/lib/catalyst/envoy-files
+    xds_address: 0.0.0.0
+    xds_port: 18001
+    admin_address: 0.0.0.0
+    admin_port: 9902
+    node_id: envoy-a
+    startup_hold_ms: 0
+  tls:
+    certificate_chain: /etc/catalyst/a.crt
+    private_key: /etc/catalyst/a.key
+    trusted_ca: /etc/catalyst/ca.crt
 peers:
   - name: node-b
     endpoint: ws://10.0.0.2:3000/rpc
@@ -546,6 +584,13 @@ TEST_F(ConfigFileTest, FullConfig) {
   EXPECT_EQ(config.dataplane_workers, 3u);
   EXPECT_EQ(config.dataplane_drain_timeout, std::chrono::milliseconds(0));
   EXPECT_EQ(config.dataplane_udp_idle_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(config.dataplane_bind_address, "0.0.0.0");
+  EXPECT_EQ(config.envoy,
+            (config::EnvoySettings{"/var/lib/catalyst/envoy-files", "0.0.0.0", 18001, "0.0.0.0",
+                                   9902, "envoy-a", std::chrono::milliseconds(0)}));
+  EXPECT_EQ(
+      config.dataplane_tls,
+      (config::DataPlaneTls{"/etc/catalyst/a.crt", "/etc/catalyst/a.key", "/etc/catalyst/ca.crt"}));
   EXPECT_FALSE(config.admin_loopback_only);
   EXPECT_EQ(config.rpc_max_message_bytes, 65536u);
   EXPECT_EQ(config.hold_time, std::chrono::milliseconds(30000));
@@ -622,6 +667,10 @@ TEST_F(ConfigFileTest, Defaults) {
   EXPECT_EQ(config.dataplane_workers, 0u); // one per hardware thread
   EXPECT_EQ(config.dataplane_drain_timeout, std::chrono::seconds(30));
   EXPECT_EQ(config.dataplane_udp_idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(config.dataplane_bind_address, "127.0.0.1"); // the advertised address
+  EXPECT_EQ(config.envoy, (config::EnvoySettings{"./var/node-a/envoy", "127.0.0.1", 18000,
+                                                 "127.0.0.1", 9901, "node-a"}));
+  EXPECT_FALSE(config.dataplane_tls);
   EXPECT_TRUE(config.peers.empty());
   EXPECT_TRUE(config.routes.empty());
   EXPECT_TRUE(config.admin_loopback_only);

@@ -3,6 +3,7 @@
 // listens and the section is empty. The node runs on this thread (its dispatcher is polled).
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 
 #include <boost/json.hpp>
@@ -154,24 +155,37 @@ TEST_F(NodeDataPlaneTest, RouteWithoutPortIsCountedWithoutAListener) {
   node.stop();
 }
 
-TEST_F(NodeDataPlaneTest, EnvoyModesOpenNoListener) {
+// envoy-files: the node opens no listener itself (Envoy does); it writes Envoy's files and
+// shows what it handed over.
+TEST_F(NodeDataPlaneTest, EnvoyFilesModeWritesFilesAndOpensNoListener) {
   dt::TcpEchoServer service;
   const uint16_t data_port = dt::freePort();
   config::NodeConfig c = nodeConfig(dir_.path(), data_port, service.port());
-  c.dataplane = config::DataPlaneMode::EnvoyXds;
+  c.dataplane = config::DataPlaneMode::EnvoyFiles;
+  c.envoy.files_dir = dir_.path() + "/envoy";
+  c.envoy.startup_hold = std::chrono::milliseconds(0);
   Node node(c, *dispatcher_, testLogger());
   ASSERT_TRUE(node.start());
-  EXPECT_EQ(node.dataPlane(), nullptr);
-  // The route's effect has gone through the pipeline (counted) and opened nothing.
-  ASSERT_TRUE(pumpUntil([&] {
-    return node.metrics().find("catalyst_effects_total{kind=\"configure_data_plane\"} 1") !=
-           std::string::npos;
-  })) << node.metrics();
+  ASSERT_NE(node.dataPlane(), nullptr);
+  auto configured = [&] {
+    const json::value state = node.apiState();
+    const json::object* l = listener(state, "echo");
+    return l != nullptr && l->at("state").as_string() == "configured";
+  };
+  ASSERT_TRUE(pumpUntil(configured)) << json::serialize(node.apiState());
   EXPECT_TRUE(dt::refused(data_port));
   const json::value state = node.apiState();
-  EXPECT_EQ(state.at("dataplane").at("mode").as_string(), "envoy-xds");
-  EXPECT_TRUE(state.at("dataplane").at("listeners").as_array().empty());
-  EXPECT_EQ(node.metrics().find("catalyst_dataplane_"), std::string::npos);
+  EXPECT_EQ(state.at("dataplane").at("mode").as_string(), "envoy-files");
+  const json::object& envoy = state.at("dataplane").at("envoy").as_object();
+  EXPECT_EQ(envoy.at("filesDir").as_string(), c.envoy.files_dir);
+  EXPECT_EQ(envoy.at("listenersVersion").as_string().size(), 16U);
+  EXPECT_TRUE(std::filesystem::exists(c.envoy.files_dir + "/cds.json"));
+  EXPECT_TRUE(std::filesystem::exists(c.envoy.files_dir + "/lds.json"));
+  const std::string metrics = node.metrics();
+  EXPECT_NE(metrics.find("catalyst_envoy_routes{state=\"configured\"} 1"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("catalyst_envoy_publishes_total "), std::string::npos);
+  EXPECT_EQ(metrics.find("catalyst_dataplane_connections_total"), std::string::npos);
   node.stop();
 }
 
