@@ -60,6 +60,8 @@ bool ApiSchema::knows(std::string_view type) const {
   return impl_->pool.FindMessageTypeByName(std::string(name)) != nullptr;
 }
 
+const pb::DescriptorPool& ApiSchema::pool() const { return impl_->pool; }
+
 Status ApiSchema::check(std::string_view type, std::string_view json) const {
   Result<std::string> binary = toBinary(type, json);
   if (!binary) {

@@ -13,6 +13,10 @@
 
 #include "catalyst/common/result.h"
 
+namespace google::protobuf {
+class DescriptorPool;
+} // namespace google::protobuf
+
 namespace catalyst::envoy {
 
 inline constexpr std::string_view kTypeUrlPrefix = "type.googleapis.com/";
@@ -40,6 +44,11 @@ public:
 
   // The proto3 JSON of a binary message (fields with default values left out).
   Result<std::string> toJson(std::string_view type, std::string_view binary) const;
+
+  // The pool itself, for code that builds or reads messages with protobuf's reflection
+  // (DynamicMessageFactory), as the xDS server does. Immutable and thread-safe; lives as long
+  // as this schema.
+  const google::protobuf::DescriptorPool& pool() const;
 
 private:
   struct Impl;
