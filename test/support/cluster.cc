@@ -111,6 +111,7 @@ std::string Cluster::writeConfig(const Node& node) const {
     yaml +=
         fmt::format("  port_range: [[{}, {}]]\n", node.data_ports->first, node.data_ports->second);
   }
+  yaml += node.options.dataplane_yaml;
   yaml += fmt::format("peering:\n  hold_time_ms: {}\n", node.options.hold_time.count());
   if (node.options.graceful_restart) {
     yaml += fmt::format("  graceful_restart_ms: {}\n", node.options.graceful_restart->count());

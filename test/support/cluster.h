@@ -28,6 +28,7 @@ struct NodeOptions {
   std::string log_level = "debug";
   std::optional<std::chrono::milliseconds> graceful_restart; // peering.graceful_restart_ms
   std::string extra_yaml;                                    // appended to the config as is
+  std::string dataplane_yaml; // appended to the dataplane section (indent each line by 2)
   // When > 0, the node gets a data-plane port range of this many consecutive ports, free when
   // the node is declared (dataplane.port_range); none otherwise.
   std::size_t data_ports = 0;

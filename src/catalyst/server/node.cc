@@ -11,6 +11,7 @@
 #include "catalyst/common/version.h"
 #include "catalyst/dataplane/embedded_impl.h"
 #include "catalyst/envoy/envoy_data_plane.h"
+#include "catalyst/envoy/xds_sink.h"
 #include "catalyst/peering/wire.h"
 #include "catalyst/plugins/builtin.h"
 #include "catalyst/rpc/plain_json.h"
@@ -557,9 +558,17 @@ Status Node::startDataPlane() {
         std::move(options), std::make_unique<envoy::FileSink>(config_.envoyFilesDir()), logger_);
     break;
   }
-  case config::DataPlaneMode::EnvoyXds:
-    return failedPrecondition("dataplane.mode envoy-xds: the ADS server is not built yet; use "
-                              "envoy-files or embedded");
+  case config::DataPlaneMode::EnvoyXds: {
+    envoy::EnvoyDataPlaneOptions options;
+    options.render = renderOptions(config_);
+    options.startup_hold = config_.envoy.startup_hold;
+    plane = std::make_unique<envoy::EnvoyDataPlane>(
+        std::move(options),
+        std::make_unique<envoy::XdsSink>(
+            envoy::XdsServerOptions{config_.envoy.xds_address, config_.envoy.xds_port}, logger_),
+        logger_);
+    break;
+  }
   }
   if (auto st = plane->start(); !st) {
     return st;

@@ -1,4 +1,4 @@
-// The envoy-files data plane end to end (issue 6), with real catalyst-node processes: a chain
+// The Envoy data planes end to end (issue 6), with real catalyst-node processes: a chain
 // A - B - C in envoy-files mode, where every node writes cds.json / lds.json for its Envoy. The
 // files are checked against Envoy's real v3 protos, and followed as routes come and go. Also
 // `catalyst-node envoy bootstrap` as a user runs it.
@@ -16,6 +16,7 @@
 
 #include "catalyst/envoy/render.h"
 
+#include "ads_client.h"
 #include "envoy_check.h"
 #include "support/cluster.h"
 
@@ -156,6 +157,81 @@ TEST_F(EnvoyFilesProcessTest, EveryNodeOfAChainWritesValidFilesThatFollowTheRout
       },
       kDeadline));
   EXPECT_TRUE(valid(lds("c")));
+}
+
+// envoy-xds: the node serves its Envoy over ADS. A raw ADS client (what Envoy does: CDS, then
+// LDS, ACK each) gets the node's resources, follows a change, and a NACK shows in the node's
+// /api/state and /metrics.
+TEST_F(EnvoyFilesProcessTest, XdsModeServesTheRouteTableOverAds) {
+  using envoy::testing::discoveryRequest;
+  using envoy::testing::RawAdsStream;
+  using envoy::testing::RequestFields;
+  using envoy::testing::Response;
+  const uint16_t xds_port = freePort();
+  NodeOptions a = node();
+  a.dataplane = "envoy-xds";
+  a.dataplane_yaml = fmt::format("  envoy:\n    xds_port: {}\n    startup_hold_ms: 0\n", xds_port);
+  c.add("a", a);
+  c.startAll();
+  ASSERT_TRUE(succeeded(c.admin("a", "getDataChannelClient", "addRoute",
+                                routeArg("books", "http://127.0.0.1:8080", "http"))));
+  ASSERT_TRUE(
+      eventually([&] { return c.metric("a", "catalyst_envoy_routes{state=\"configured\"}") == 1; },
+                 kDeadline));
+
+  RawAdsStream ads(xds_port);
+  const std::string cds_type(envoy::kClusterTypeUrl);
+  const std::string lds_type(envoy::kListenerTypeUrl);
+  ASSERT_TRUE(ads.send(discoveryRequest({cds_type, "", "", {}, std::nullopt, "node-a"})));
+  std::optional<Response> clusters = ads.readResponse();
+  ASSERT_TRUE(clusters);
+  EXPECT_EQ(clusters->names, std::vector<std::string>{"local_books"});
+  ASSERT_TRUE(ads.send(discoveryRequest({cds_type, clusters->version_info, clusters->nonce})));
+  ASSERT_TRUE(ads.send(discoveryRequest({lds_type, "", ""})));
+  std::optional<Response> listeners = ads.readResponse();
+  ASSERT_TRUE(listeners);
+  EXPECT_EQ(listeners->names, std::vector<std::string>{"ingress_books"});
+  ASSERT_TRUE(ads.send(discoveryRequest({lds_type, listeners->version_info, listeners->nonce})));
+  ASSERT_TRUE(eventually(
+      [&] {
+        const json::value s = c.state("a");
+        const json::object& e = s.at("dataplane").at("envoy").as_object();
+        return e.at("acks").to_number<int64_t>() == 2 &&
+               e.at("xdsStreams").to_number<int64_t>() == 1;
+      },
+      kDeadline))
+      << json::serialize(c.state("a").at("dataplane"));
+  // The versions Envoy got are the ones the node reports.
+  const json::value state = c.state("a");
+  EXPECT_EQ(state.at("dataplane").at("envoy").at("clustersVersion").as_string(),
+            clusters->version_info.c_str());
+  EXPECT_EQ(state.at("dataplane").at("envoy").at("listenersVersion").as_string(),
+            listeners->version_info.c_str());
+
+  // A new route: clusters first, then listeners, each a new version.
+  ASSERT_TRUE(succeeded(c.admin("a", "getDataChannelClient", "addRoute",
+                                routeArg("films", "tcp://127.0.0.1:7070", "tcp"))));
+  std::optional<Response> clusters2 = ads.readResponse();
+  ASSERT_TRUE(clusters2);
+  EXPECT_EQ(clusters2->type_url, cds_type);
+  EXPECT_EQ(clusters2->names, (std::vector<std::string>{"local_books", "local_films"}));
+  EXPECT_NE(clusters2->version_info, clusters->version_info);
+  ASSERT_TRUE(ads.send(discoveryRequest({cds_type, clusters2->version_info, clusters2->nonce})));
+  std::optional<Response> listeners2 = ads.readResponse();
+  ASSERT_TRUE(listeners2);
+  EXPECT_EQ(listeners2->type_url, lds_type);
+  EXPECT_EQ(listeners2->names, (std::vector<std::string>{"ingress_books", "ingress_films"}));
+
+  // Envoy refuses it: the NACK is recorded and shown.
+  ASSERT_TRUE(ads.send(discoveryRequest(
+      {lds_type, listeners->version_info, listeners2->nonce, {}, std::string("port taken")})));
+  EXPECT_TRUE(
+      eventually([&] { return c.metric("a", "catalyst_envoy_xds_nacks_total") == 1; }, kDeadline))
+      << c.metrics("a");
+  const json::value nacked = c.state("a");
+  const std::string last_nack(nacked.at("dataplane").at("envoy").at("lastNack").as_string());
+  EXPECT_NE(last_nack.find("port taken"), std::string::npos) << last_nack;
+  EXPECT_NE(last_nack.find(listeners2->version_info), std::string::npos) << last_nack;
 }
 
 TEST(EnvoyBootstrapProcessTest, PrintsAValidBootstrapForEachEnvoyMode) {
