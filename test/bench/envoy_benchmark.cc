@@ -98,8 +98,8 @@ void BM_EncodeBinary(benchmark::State& state) {
   for (auto _ : state) {
     std::size_t bytes = 0;
     for (const ResourceSet* set : {&s.clusters, &s.listeners}) {
-      for (const Resource& r : set->resources) {
-        Result<std::string> bin = schema->toBinary(set->type_url, r.json);
+      for (const ResourceConstSharedPtr& r : set->resources) {
+        Result<std::string> bin = schema->toBinary(set->type_url, r->json);
         bytes += bin ? bin->size() : 0;
       }
     }

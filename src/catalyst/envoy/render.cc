@@ -206,37 +206,25 @@ json::object listener(const std::string& name, const std::string& cluster,
   return l;
 }
 
-Resource resource(std::string name, const json::object& body) {
-  Resource r;
-  r.name = std::move(name);
-  r.json = json::serialize(body);
-  r.digest = sha256(r.json);
+ResourceConstSharedPtr resource(std::string name, const json::object& body) {
+  auto r = std::make_shared<Resource>();
+  r->name = std::move(name);
+  r->json = json::serialize(body);
+  r->digest = sha256(r->json);
   return r;
 }
 
-ResourceSet assemble(std::string_view type_url, std::vector<Resource> resources) {
-  std::sort(resources.begin(), resources.end(),
-            [](const Resource& a, const Resource& b) { return a.name < b.name; });
-  // The version: SHA-256 over each resource's name and digest, in order (64 bits in hex).
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  for (const Resource& r : resources) {
-    EVP_DigestUpdate(ctx, r.name.data(), r.name.size());
-    EVP_DigestUpdate(ctx, "\0", 1);
-    EVP_DigestUpdate(ctx, r.digest.data(), r.digest.size());
-  }
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx, digest.data(), &length);
-  EVP_MD_CTX_free(ctx);
-  ResourceSet set;
-  set.type_url = std::string(type_url);
-  set.version.reserve(16);
+// A resource's share of its set's version: the first 64 bits of SHA-256(name, NUL, digest).
+uint64_t resourceHash(const Resource& r) {
+  std::string input = r.name;
+  input.push_back('\0');
+  input += r.digest;
+  const std::string digest = sha256(input);
+  uint64_t h = 0;
   for (std::size_t i = 0; i < 8; ++i) {
-    set.version += fmt::format("{:02x}", digest[i]);
+    h = (h << 8) | static_cast<unsigned char>(digest[i]);
   }
-  set.resources = std::move(resources);
-  return set;
+  return h;
 }
 
 } // namespace
@@ -244,8 +232,8 @@ ResourceSet assemble(std::string_view type_url, std::vector<Resource> resources)
 std::string ResourceSet::discoveryResponseJson() const {
   std::string out;
   std::size_t size = 128;
-  for (const Resource& r : resources) {
-    size += r.json.size() + type_url.size() + 16;
+  for (const ResourceConstSharedPtr& r : resources) {
+    size += r->json.size() + type_url.size() + 16;
   }
   out.reserve(size);
   out += R"({"version_info":")";
@@ -254,7 +242,7 @@ std::string ResourceSet::discoveryResponseJson() const {
   out += type_url;
   out += R"(","resources":[)";
   bool first = true;
-  for (const Resource& r : resources) {
+  for (const ResourceConstSharedPtr& r : resources) {
     if (!first) {
       out += ',';
     }
@@ -263,16 +251,52 @@ std::string ResourceSet::discoveryResponseJson() const {
     out += R"({"@type":")";
     out += type_url;
     out += '"';
-    if (r.json.size() > 2) {
+    if (r->json.size() > 2) {
       out += ',';
     }
-    out.append(r.json, 1);
+    out.append(r->json, 1);
   }
   out += "]}";
   return out;
 }
 
+void SnapshotBuilder::Index::add(const ResourceConstSharedPtr& r) {
+  ResourceConstSharedPtr& slot = by_name[r->name];
+  if (slot) {
+    hash ^= resourceHash(*slot); // names are unique; never reached, but the hash stays right
+  }
+  slot = r;
+  hash ^= resourceHash(*r);
+}
+
+void SnapshotBuilder::Index::remove(const ResourceConstSharedPtr& r) {
+  if (auto it = by_name.find(r->name); it != by_name.end() && it->second == r) {
+    by_name.erase(it);
+    hash ^= resourceHash(*r);
+  }
+}
+
+ResourceSet SnapshotBuilder::Index::set(std::string_view type_url) const {
+  ResourceSet out;
+  out.type_url = std::string(type_url);
+  out.version = fmt::format("{:016x}", hash);
+  out.resources.reserve(by_name.size());
+  for (const auto& [name, r] : by_name) {
+    out.resources.push_back(r);
+  }
+  return out;
+}
+
 SnapshotBuilder::SnapshotBuilder(RenderOptions options) : options_(std::move(options)) {}
+
+void SnapshotBuilder::unindex(Entry& entry) {
+  if (entry.cluster) {
+    clusters_.remove(entry.cluster);
+    listeners_.remove(entry.listener);
+  }
+  entry.cluster.reset();
+  entry.listener.reset();
+}
 
 void SnapshotBuilder::apply(const control::fx::ConfigureDataPlane& change) {
   auto unlink = [this](const state::RouteKey& key, const Entry& entry) {
@@ -295,6 +319,7 @@ void SnapshotBuilder::apply(const control::fx::ConfigureDataPlane& change) {
   for (const state::RouteKey& key : change.removals) {
     if (auto it = routes_.find(key); it != routes_.end()) {
       unlink(key, it->second);
+      unindex(it->second);
       routes_.erase(it);
     }
   }
@@ -338,9 +363,8 @@ void SnapshotBuilder::setSuffix(const state::RouteKey& key) {
   }
 }
 
-void SnapshotBuilder::render(const state::RouteKey& key, Entry& entry) const {
-  entry.cluster.reset();
-  entry.listener.reset();
+void SnapshotBuilder::render(const state::RouteKey& key, Entry& entry) {
+  unindex(entry);
   entry.problem.reset();
   const DataPlaneRoute& route = entry.route;
   auto problem = [&](dataplane::ErrorReason reason, std::string message) {
@@ -367,6 +391,8 @@ void SnapshotBuilder::render(const state::RouteKey& key, Entry& entry) const {
   entry.cluster = resource(cluster_name, cluster(cluster_name, route, *target, options_));
   entry.listener = resource(
       listener_name, listener(listener_name, cluster_name, route, *route.listen_port, options_));
+  clusters_.add(entry.cluster);
+  listeners_.add(entry.listener);
 }
 
 Snapshot SnapshotBuilder::build() {
@@ -378,10 +404,6 @@ Snapshot SnapshotBuilder::build() {
     }
   }
   dirty_.clear();
-  std::vector<Resource> clusters;
-  std::vector<Resource> listeners;
-  clusters.reserve(routes_.size());
-  listeners.reserve(routes_.size());
   Snapshot snapshot;
   for (auto& [key, entry] : routes_) {
     if (entry.dirty) {
@@ -391,13 +413,9 @@ Snapshot SnapshotBuilder::build() {
     if (entry.problem) {
       snapshot.problems.push_back(*entry.problem);
     }
-    if (entry.cluster) {
-      clusters.push_back(*entry.cluster);
-      listeners.push_back(*entry.listener);
-    }
   }
-  snapshot.clusters = assemble(kClusterTypeUrl, std::move(clusters));
-  snapshot.listeners = assemble(kListenerTypeUrl, std::move(listeners));
+  snapshot.clusters = clusters_.set(kClusterTypeUrl);
+  snapshot.listeners = listeners_.set(kListenerTypeUrl);
   return snapshot;
 }
 

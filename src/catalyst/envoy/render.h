@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,11 +56,18 @@ struct Resource {
   std::string digest; // SHA-256 of `json`, raw bytes
 };
 
+// Immutable once made; snapshots share them (a snapshot of 10 000 routes copies pointers, not
+// JSON).
+using ResourceConstSharedPtr = std::shared_ptr<const Resource>;
+
 // All resources of one type, as a state-of-the-world response carries them.
 struct ResourceSet {
   std::string type_url;
-  std::string version;             // derived from the content: equal content, equal version
-  std::vector<Resource> resources; // sorted by name
+  // Derived from the content: equal content, equal version. 16 hex digits: the XOR over the
+  // resources of the first 64 bits of SHA-256(name, NUL, digest), so one change updates it in
+  // constant time.
+  std::string version;
+  std::vector<ResourceConstSharedPtr> resources; // sorted by name
 
   // {"version_info", "type_url", "resources": [Any...]}: an envoy.service.discovery.v3.
   // DiscoveryResponse in proto3 JSON, the content of cds.json / lds.json.
@@ -80,8 +88,9 @@ struct Snapshot {
   std::vector<RouteProblem> problems; // ordered by route key
 };
 
-// Keeps every route's rendered resources; build() renders only the routes changed since the
-// last build, then assembles the sets (linear in the table, no re-rendering).
+// Keeps every route's rendered resources, by name; build() renders only the routes changed
+// since the last build, then assembles the sets (pointer copies, linear in the table; no
+// re-rendering, no sorting, no hashing of unchanged resources).
 class SnapshotBuilder {
 public:
   explicit SnapshotBuilder(RenderOptions options);
@@ -98,19 +107,31 @@ private:
     std::string base_name; // before disambiguation: "<name>_via_<peer>" or "<name>"
     std::string suffix;    // "" or "_from_<origin>"
     bool dirty = true;
-    std::optional<Resource> cluster;
-    std::optional<Resource> listener;
+    ResourceConstSharedPtr cluster;
+    ResourceConstSharedPtr listener;
     std::optional<RouteProblem> problem;
   };
 
+  // The resources of one type by name, and their combined version.
+  struct Index {
+    std::map<std::string, ResourceConstSharedPtr, std::less<>> by_name;
+    uint64_t hash = 0; // XOR of resourceHash() over by_name
+    void add(const ResourceConstSharedPtr& r);
+    void remove(const ResourceConstSharedPtr& r);
+    ResourceSet set(std::string_view type_url) const;
+  };
+
   void setSuffix(const state::RouteKey& key);
-  void render(const state::RouteKey& key, Entry& entry) const;
+  void render(const state::RouteKey& key, Entry& entry);
+  void unindex(Entry& entry);
 
   RenderOptions options_;
   std::map<state::RouteKey, Entry> routes_;
   // Egress routes by base name: more than one -> each name gets its origin appended.
   std::map<std::string, std::vector<state::RouteKey>, std::less<>> by_base_name_;
   std::vector<state::RouteKey> dirty_;
+  Index clusters_;
+  Index listeners_;
 };
 
 // The snapshot of `routes` rendered from scratch.

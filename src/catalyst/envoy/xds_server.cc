@@ -585,23 +585,23 @@ Status XdsServer::Impl::setSnapshot(const std::string& node_id, XdsSnapshot snap
       EncodedSet& out = encoded->sets.emplace_back();
       out.type_url = set.type_url;
       out.version = set.version;
-      for (Resource& r : set.resources) {
+      for (const ResourceConstSharedPtr& r : set.resources) {
         const std::string key =
-            fmt::format("{}\n{}", set.type_url, r.digest.empty() ? r.json : r.digest);
+            fmt::format("{}\n{}", set.type_url, r->digest.empty() ? r->json : r->digest);
         std::weak_ptr<const std::string>& slot = cache_[key];
         BytesConstSharedPtr fragment = slot.lock();
         if (!fragment) {
-          Result<std::string> binary = schema_.toBinary(set.type_url, r.json);
+          Result<std::string> binary = schema_.toBinary(set.type_url, r->json);
           if (!binary) {
             return invalidArgument(
-                fmt::format("xDS snapshot: {}: {}", r.name, binary.error().message));
+                fmt::format("xDS snapshot: {}: {}", r->name, binary.error().message));
           }
           fragment = std::make_shared<const std::string>(
               protos_.resourceFragment(set.type_url, std::move(*binary)));
           slot = fragment;
           ++encodings_;
         }
-        out.resources.push_back(EncodedResource{std::move(r.name), std::move(fragment)});
+        out.resources.push_back(EncodedResource{r->name, std::move(fragment)});
       }
     }
   }

@@ -47,7 +47,8 @@ void collectClusters(const json::value& v, std::set<std::string>& out) {
 
 Status checkSnapshot(const Snapshot& snapshot) {
   std::set<std::string> clusters;
-  for (const Resource& c : snapshot.clusters.resources) {
+  for (const ResourceConstSharedPtr& cp : snapshot.clusters.resources) {
+    const Resource& c = *cp;
     if (auto st = schema().check(kClusterTypeUrl, c.json); !st) {
       return st;
     }
@@ -60,7 +61,8 @@ Status checkSnapshot(const Snapshot& snapshot) {
   }
   std::set<std::string> listeners;
   std::set<std::string> addresses;
-  for (const Resource& l : snapshot.listeners.resources) {
+  for (const ResourceConstSharedPtr& lp : snapshot.listeners.resources) {
+    const Resource& l = *lp;
     if (auto st = schema().check(kListenerTypeUrl, l.json); !st) {
       return st;
     }

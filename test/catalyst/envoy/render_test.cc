@@ -73,9 +73,9 @@ RenderOptions tlsOptions() {
 }
 
 json::object listenerNamed(const Snapshot& s, std::string_view name) {
-  for (const Resource& r : s.listeners.resources) {
-    if (r.name == name) {
-      return json::parse(r.json).as_object();
+  for (const ResourceConstSharedPtr& r : s.listeners.resources) {
+    if (r->name == name) {
+      return json::parse(r->json).as_object();
     }
   }
   ADD_FAILURE() << "no listener " << name;
@@ -83,9 +83,9 @@ json::object listenerNamed(const Snapshot& s, std::string_view name) {
 }
 
 json::object clusterNamed(const Snapshot& s, std::string_view name) {
-  for (const Resource& r : s.clusters.resources) {
-    if (r.name == name) {
-      return json::parse(r.json).as_object();
+  for (const ResourceConstSharedPtr& r : s.clusters.resources) {
+    if (r->name == name) {
+      return json::parse(r->json).as_object();
     }
   }
   ADD_FAILURE() << "no cluster " << name;
@@ -94,8 +94,8 @@ json::object clusterNamed(const Snapshot& s, std::string_view name) {
 
 std::vector<std::string> names(const ResourceSet& set) {
   std::vector<std::string> out;
-  for (const Resource& r : set.resources) {
-    out.push_back(r.name);
+  for (const ResourceConstSharedPtr& r : set.resources) {
+    out.push_back(r->name);
   }
   return out;
 }
@@ -248,9 +248,11 @@ TEST(RenderTest, TheProtoCheckCatchesMistakesInRenderedResources) {
     Snapshot s = good;
     bool replaced = false;
     for (ResourceSet* set : {&s.clusters, &s.listeners}) {
-      for (Resource& r : set->resources) {
-        if (auto at = r.json.find(from); at != std::string::npos && !replaced) {
-          r.json.replace(at, from.size(), to);
+      for (ResourceConstSharedPtr& r : set->resources) {
+        if (auto at = r->json.find(from); at != std::string::npos && !replaced) {
+          auto copy = std::make_shared<Resource>(*r);
+          copy->json.replace(at, from.size(), to);
+          r = std::move(copy);
           replaced = true;
         }
       }

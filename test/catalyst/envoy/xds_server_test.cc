@@ -93,7 +93,8 @@ ResourceSet resourceSet(std::string_view type_url, std::string version,
   for (const auto& [name, json_text] : resources) {
     Status st = schema().check(type_url, json_text);
     EXPECT_TRUE(st) << name << ": " << (st ? "" : st.error().message);
-    set.resources.push_back(Resource{name, json_text, sha256(json_text)});
+    set.resources.push_back(
+        std::make_shared<const Resource>(Resource{name, json_text, sha256(json_text)}));
   }
   return set;
 }
@@ -708,9 +709,10 @@ TEST_F(XdsServerTest, ResourcesAreEncodedOnceAndBadOnesAreRefused) {
   EXPECT_EQ(server_->stats().encodings, 5U); // only the moved endpoint
 
   XdsSnapshot bad = proxyless(backend1_.port(), Versions{.clusters = "c9"});
-  Resource& typo = bad.sets[0].resources[0];
-  typo.json = R"({"name":"backend","typo":1})";
-  typo.digest = sha256(typo.json); // the cache trusts digests
+  auto typo = std::make_shared<Resource>(*bad.sets[0].resources[0]);
+  typo->json = R"({"name":"backend","typo":1})";
+  typo->digest = sha256(typo->json); // the cache trusts digests
+  bad.sets[0].resources[0] = typo;
   Status st = server_->setSnapshot("raw-client", std::move(bad));
   ASSERT_FALSE(st);
   EXPECT_THAT(st.error().message, HasSubstr("typo"));
