@@ -64,6 +64,6 @@ function(catalyst_benchmark name)
   catalyst_apply_options(${name})
   # The smoke run covers the small cases only; the figures come from release runs.
   add_test(NAME ${name}_smoke COMMAND ${name} --benchmark_min_time=0.01
-                                          --benchmark_filter=/1000$)
+                                          "--benchmark_filter=/1000(/|$)")
   set_tests_properties(${name}_smoke PROPERTIES LABELS bench)
 endfunction()

@@ -68,7 +68,7 @@ struct EnvoyDataPlaneOptions {
   RenderOptions render;
   // A change waits this long for more before a snapshot is built (bursts of route changes make
   // one snapshot) ...
-  std::chrono::milliseconds debounce{20};
+  std::chrono::milliseconds debounce{5};
   // ... but never longer than this after the first change of the burst.
   std::chrono::milliseconds max_delay{500};
   // See SnapshotSink::mayHaveEarlierConfig.

@@ -162,8 +162,11 @@ grpc::Slice sliceOf(const BytesConstSharedPtr& bytes) {
 }
 
 struct EncodedResource {
-  std::string name;
   BytesConstSharedPtr fragment; // see Protos::resourceFragment
+  // What it was encoded from (its name is the resource's): a later snapshot holding the same
+  // (immutable) resource reuses the fragment without looking anything up.
+  ResourceConstSharedPtr source;
+  const std::string& name() const { return source->name; }
 };
 
 struct EncodedSet {
@@ -486,7 +489,7 @@ private:
     slices.emplace_back(server_.protos().responseHeader(set.version, set.type_url, nonce));
     const bool whole = servedWhole(set.type_url) || t.names.empty();
     for (const EncodedResource& r : set.resources) {
-      if (whole || std::binary_search(t.names.begin(), t.names.end(), r.name)) {
+      if (whole || std::binary_search(t.names.begin(), t.names.end(), r.name())) {
         slices.push_back(sliceOf(r.fragment));
       }
     }
@@ -575,9 +578,23 @@ Status XdsServer::Impl::start() {
 
 Status XdsServer::Impl::setSnapshot(const std::string& node_id, XdsSnapshot snapshot) {
   auto encoded = std::make_shared<EncodedSnapshot>();
+  EncodedSnapshotConstSharedPtr previous;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = snapshots_.find(node_id); it != snapshots_.end()) {
+      previous = it->second;
+    }
+  }
+  std::size_t total = 0;
+  for (const ResourceSet& set : snapshot.sets) {
+    total += set.resources.size();
+  }
   {
     std::lock_guard lock(cache_mu_);
-    std::erase_if(cache_, [](const auto& entry) { return entry.second.expired(); });
+    // Entries no snapshot holds any more, dropped once they are as many as the live ones.
+    if (cache_.size() > 2 * total + 1024) {
+      std::erase_if(cache_, [](const auto& entry) { return entry.second.expired(); });
+    }
     for (ResourceSet& set : snapshot.sets) {
       if (encoded->find(set.type_url) != nullptr) {
         return invalidArgument(fmt::format("xDS snapshot: {} appears twice", set.type_url));
@@ -585,23 +602,39 @@ Status XdsServer::Impl::setSnapshot(const std::string& node_id, XdsSnapshot snap
       EncodedSet& out = encoded->sets.emplace_back();
       out.type_url = set.type_url;
       out.version = set.version;
+      out.resources.reserve(set.resources.size());
+      // The renderer's sets are sorted by name, so the previous set of the type is walked
+      // alongside; an unsorted set only misses this shortcut.
+      const EncodedSet* before = previous ? previous->find(set.type_url) : nullptr;
+      std::size_t at = 0;
       for (const ResourceConstSharedPtr& r : set.resources) {
-        const std::string key =
-            fmt::format("{}\n{}", set.type_url, r->digest.empty() ? r->json : r->digest);
-        std::weak_ptr<const std::string>& slot = cache_[key];
-        BytesConstSharedPtr fragment = slot.lock();
-        if (!fragment) {
-          Result<std::string> binary = schema_.toBinary(set.type_url, r->json);
-          if (!binary) {
-            return invalidArgument(
-                fmt::format("xDS snapshot: {}: {}", r->name, binary.error().message));
+        BytesConstSharedPtr fragment;
+        if (before != nullptr) {
+          while (at < before->resources.size() && before->resources[at].name() < r->name) {
+            ++at;
           }
-          fragment = std::make_shared<const std::string>(
-              protos_.resourceFragment(set.type_url, std::move(*binary)));
-          slot = fragment;
-          ++encodings_;
+          if (at < before->resources.size() && before->resources[at].source == r) {
+            fragment = before->resources[at].fragment;
+          }
         }
-        out.resources.push_back(EncodedResource{r->name, std::move(fragment)});
+        if (!fragment) {
+          const std::string key =
+              fmt::format("{}\n{}", set.type_url, r->digest.empty() ? r->json : r->digest);
+          std::weak_ptr<const std::string>& slot = cache_[key];
+          fragment = slot.lock();
+          if (!fragment) {
+            Result<std::string> binary = schema_.toBinary(set.type_url, r->json);
+            if (!binary) {
+              return invalidArgument(
+                  fmt::format("xDS snapshot: {}: {}", r->name, binary.error().message));
+            }
+            fragment = std::make_shared<const std::string>(
+                protos_.resourceFragment(set.type_url, std::move(*binary)));
+            slot = fragment;
+            ++encodings_;
+          }
+        }
+        out.resources.push_back(EncodedResource{std::move(fragment), r});
       }
     }
   }
