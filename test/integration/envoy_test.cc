@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -232,6 +233,24 @@ TEST_F(EnvoyFilesProcessTest, XdsModeServesTheRouteTableOverAds) {
   const std::string last_nack(nacked.at("dataplane").at("envoy").at("lastNack").as_string());
   EXPECT_NE(last_nack.find("port taken"), std::string::npos) << last_nack;
   EXPECT_NE(last_nack.find(listeners2->version_info), std::string::npos) << last_nack;
+}
+
+// The xDS support is a module beside the binary; without it, envoy-xds fails to start with a
+// clear reason (and the other modes do not need it).
+TEST(EnvoyXdsModuleProcessTest, WithoutTheModuleEnvoyXdsFailsClearly) {
+  TempDir dir;
+  const std::string binary = dir.path() + "/catalyst-node";
+  std::filesystem::copy_file(CATALYST_NODE_BINARY, binary);
+  std::filesystem::permissions(binary, std::filesystem::perms::owner_all);
+  const std::map<std::string, std::string> env = {{"CATALYST_NODE_ID", "node-m"},
+                                                  {"CATALYST_STATE_DIR", dir.path() + "/state"},
+                                                  {"PORT", std::to_string(freePort())},
+                                                  {"CATALYST_DATAPLANE", "envoy-xds"}};
+  RunResult xds = run({binary}, env, std::chrono::seconds(20));
+  EXPECT_NE(xds.exit_code, 0);
+  EXPECT_NE(xds.err.find("envoy-xds needs the module " + dir.path() + "/catalyst-xds.so"),
+            std::string::npos)
+      << xds.err;
 }
 
 TEST(EnvoyBootstrapProcessTest, PrintsAValidBootstrapForEachEnvoyMode) {

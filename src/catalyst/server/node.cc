@@ -11,7 +11,7 @@
 #include "catalyst/common/version.h"
 #include "catalyst/dataplane/embedded_impl.h"
 #include "catalyst/envoy/envoy_data_plane.h"
-#include "catalyst/envoy/xds_sink.h"
+#include "catalyst/envoy/xds_loader.h"
 #include "catalyst/peering/wire.h"
 #include "catalyst/plugins/builtin.h"
 #include "catalyst/rpc/plain_json.h"
@@ -562,11 +562,13 @@ Status Node::startDataPlane() {
     envoy::EnvoyDataPlaneOptions options;
     options.render = renderOptions(config_);
     options.startup_hold = config_.envoy.startup_hold;
-    plane = std::make_unique<envoy::EnvoyDataPlane>(
-        std::move(options),
-        std::make_unique<envoy::XdsSink>(
-            envoy::XdsServerOptions{config_.envoy.xds_address, config_.envoy.xds_port}, logger_),
-        logger_);
+    Result<envoy::SnapshotSinkPtr> sink = envoy::loadXdsSink(
+        envoy::defaultXdsModulePath(),
+        envoy::XdsSinkConfig{config_.envoy.xds_address, config_.envoy.xds_port}, logger_);
+    if (!sink) {
+      return sink.error();
+    }
+    plane = std::make_unique<envoy::EnvoyDataPlane>(std::move(options), std::move(*sink), logger_);
     break;
   }
   }
