@@ -233,6 +233,19 @@ TEST_F(EnvoyFilesProcessTest, XdsModeServesTheRouteTableOverAds) {
   const std::string last_nack(nacked.at("dataplane").at("envoy").at("lastNack").as_string());
   EXPECT_NE(last_nack.find("port taken"), std::string::npos) << last_nack;
   EXPECT_NE(last_nack.find(listeners2->version_info), std::string::npos) << last_nack;
+
+  // Bytes that are no DiscoveryRequest end that stream, counted; the node serves on.
+  RawAdsStream bad(xds_port);
+  ASSERT_TRUE(bad.send(std::string("\xff\xff\xff garbage", 12)));
+  EXPECT_FALSE(bad.read().has_value());
+  EXPECT_TRUE(eventually(
+      [&] { return c.metric("a", "catalyst_envoy_xds_bad_requests_total") == 1; }, kDeadline));
+  EXPECT_EQ(c.state("a").at("dataplane").at("envoy").at("badRequests").to_number<int64_t>(), 1);
+  RawAdsStream after(xds_port);
+  ASSERT_TRUE(after.send(discoveryRequest({cds_type, "", "", {}, std::nullopt, "node-a"})));
+  std::optional<Response> still = after.readResponse();
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->version_info, clusters2->version_info);
 }
 
 // The xDS support is a module beside the binary; without it, envoy-xds fails to start with a

@@ -82,6 +82,7 @@ struct EnvoyStats {
   uint64_t acks = 0;       // responses ACKed
   uint64_t nacks = 0;      // responses NACKed (Envoy refused a version and kept its last)
   std::optional<std::string> last_nack; // "type version: message" of the last NACK
+  uint64_t bad_requests = 0;            // requests that did not parse (each ended its stream)
 };
 
 struct DataPlaneStats {

@@ -31,6 +31,7 @@ void XdsSink::addStats(dataplane::EnvoyStats& stats) const {
   stats.streams = s.streams.size();
   stats.acks = s.acks;
   stats.nacks = s.nacks;
+  stats.bad_requests = s.bad_requests;
   for (const XdsStreamStatus& stream : s.streams) {
     for (const XdsTypeStatus& t : stream.types) {
       if (t.nack_message) {

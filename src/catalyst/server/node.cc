@@ -266,6 +266,7 @@ boost::json::object Node::dataPlaneState() const {
         envoy["acks"] = e.acks;
         envoy["nacks"] = e.nacks;
         envoy["lastNack"] = e.last_nack ? boost::json::value(*e.last_nack) : nullptr;
+        envoy["badRequests"] = e.bad_requests;
       }
       out["envoy"] = std::move(envoy);
     }
@@ -338,6 +339,8 @@ void Node::envoyMetrics(const dataplane::DataPlaneStats& stats, std::string& out
     metric("catalyst_envoy_xds_acks_total", "counter", "xDS responses Envoy ACKed.", e.acks);
     metric("catalyst_envoy_xds_nacks_total", "counter",
            "xDS responses Envoy NACKed (it kept its previous version).", e.nacks);
+    metric("catalyst_envoy_xds_bad_requests_total", "counter",
+           "xDS requests that did not parse (each ended its stream).", e.bad_requests);
   }
 }
 
