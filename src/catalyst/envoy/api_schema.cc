@@ -1,8 +1,12 @@
 #include "catalyst/envoy/api_schema.h"
 
+#include <map>
+#include <mutex>
+
 #include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/type.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/type_resolver.h>
 #include <google/protobuf/util/type_resolver_util.h>
@@ -14,6 +18,54 @@ extern "C" const char catalyst_envoy_descriptor_set_end[];
 namespace catalyst::envoy {
 
 namespace pb = google::protobuf;
+
+namespace {
+
+// Protobuf's JSON converter asks its resolver for every message and enum type it meets, on every
+// call, and the pool's resolver builds a google.protobuf.Type from the descriptor each time.
+// The types of a pool never change: build each once.
+class CachingTypeResolver final : public pb::util::TypeResolver {
+public:
+  explicit CachingTypeResolver(std::unique_ptr<pb::util::TypeResolver> inner)
+      : inner_(std::move(inner)) {}
+
+  pb::util::Status ResolveMessageType(const std::string& type_url, pb::Type* type) override {
+    return resolve(types_, type_url, type, [this](const std::string& url, pb::Type* out) {
+      return inner_->ResolveMessageType(url, out);
+    });
+  }
+
+  pb::util::Status ResolveEnumType(const std::string& type_url, pb::Enum* enum_type) override {
+    return resolve(enums_, type_url, enum_type, [this](const std::string& url, pb::Enum* out) {
+      return inner_->ResolveEnumType(url, out);
+    });
+  }
+
+private:
+  template <class T, class Resolve>
+  pb::util::Status resolve(std::map<std::string, std::unique_ptr<T>, std::less<>>& cache,
+                           const std::string& type_url, T* out, const Resolve& inner) {
+    std::lock_guard lock(mutex_);
+    auto it = cache.find(type_url);
+    if (it == cache.end()) {
+      auto resolved = std::make_unique<T>();
+      pb::util::Status st = inner(type_url, resolved.get());
+      if (!st.ok()) {
+        return st; // unknown types are not cached: they are errors, and rare
+      }
+      it = cache.emplace(type_url, std::move(resolved)).first;
+    }
+    out->CopyFrom(*it->second);
+    return pb::util::Status();
+  }
+
+  std::unique_ptr<pb::util::TypeResolver> inner_;
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<pb::Type>, std::less<>> types_;
+  std::map<std::string, std::unique_ptr<pb::Enum>, std::less<>> enums_;
+};
+
+} // namespace
 
 struct ApiSchema::Impl {
   pb::DescriptorPool pool;
@@ -47,8 +99,9 @@ Result<ApiSchema> ApiSchema::load() {
           fmt::format("the embedded Envoy descriptor set: {} does not build", file.name()));
     }
   }
-  impl->resolver.reset(pb::util::NewTypeResolverForDescriptorPool(
-      std::string(kTypeUrlPrefix.substr(0, kTypeUrlPrefix.size() - 1)), &impl->pool));
+  impl->resolver = std::make_unique<CachingTypeResolver>(
+      std::unique_ptr<pb::util::TypeResolver>(pb::util::NewTypeResolverForDescriptorPool(
+          std::string(kTypeUrlPrefix.substr(0, kTypeUrlPrefix.size() - 1)), &impl->pool)));
   return ApiSchema(std::move(impl));
 }
 
