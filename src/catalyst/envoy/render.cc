@@ -289,13 +289,28 @@ ResourceSet SnapshotBuilder::Index::set(std::string_view type_url) const {
 
 SnapshotBuilder::SnapshotBuilder(RenderOptions options) : options_(std::move(options)) {}
 
-void SnapshotBuilder::unindex(Entry& entry) {
+void SnapshotBuilder::retire(const state::RouteKey& key, Entry& entry) {
   if (entry.cluster) {
     clusters_.remove(entry.cluster);
     listeners_.remove(entry.listener);
   }
   entry.cluster.reset();
   entry.listener.reset();
+  if (!entry.claim) {
+    return;
+  }
+  auto it = claims_.find(*entry.claim);
+  entry.claim.reset();
+  if (it == claims_.end()) {
+    return;
+  }
+  const bool owned = !it->second.empty() && *it->second.begin() == key;
+  it->second.erase(key);
+  if (it->second.empty()) {
+    claims_.erase(it);
+  } else if (owned) {
+    rerender_.push_back(*it->second.begin()); // the port is free for the next one
+  }
 }
 
 void SnapshotBuilder::apply(const control::fx::ConfigureDataPlane& change) {
@@ -319,7 +334,7 @@ void SnapshotBuilder::apply(const control::fx::ConfigureDataPlane& change) {
   for (const state::RouteKey& key : change.removals) {
     if (auto it = routes_.find(key); it != routes_.end()) {
       unlink(key, it->second);
-      unindex(it->second);
+      retire(key, it->second);
       routes_.erase(it);
     }
   }
@@ -364,7 +379,7 @@ void SnapshotBuilder::setSuffix(const state::RouteKey& key) {
 }
 
 void SnapshotBuilder::render(const state::RouteKey& key, Entry& entry) {
-  unindex(entry);
+  retire(key, entry);
   entry.problem.reset();
   const DataPlaneRoute& route = entry.route;
   auto problem = [&](dataplane::ErrorReason reason, std::string message) {
@@ -383,6 +398,18 @@ void SnapshotBuilder::render(const state::RouteKey& key, Entry& entry) {
   if (!target) {
     problem(dataplane::ErrorReason::InvalidTarget, target.error().message);
     return;
+  }
+  const PortSlot slot{route.protocol == state::Protocol::Udp, *route.listen_port};
+  std::set<state::RouteKey>& claimants = claims_[slot];
+  claimants.insert(key);
+  entry.claim = slot;
+  if (const state::RouteKey& owner = *claimants.begin(); owner != key) {
+    problem(dataplane::ErrorReason::Bind, fmt::format("port {} is taken by route {} of {}",
+                                                      slot.second, owner.name, owner.origin_node));
+    return;
+  }
+  if (claimants.size() > 1) {
+    rerender_.push_back(*std::next(claimants.begin())); // the previous owner gives it up
   }
   const bool ingress = route.kind == DataPlaneRoute::Kind::Ingress;
   const std::string stem = entry.base_name + entry.suffix;
@@ -404,12 +431,24 @@ Snapshot SnapshotBuilder::build() {
     }
   }
   dirty_.clear();
-  Snapshot snapshot;
   for (auto& [key, entry] : routes_) {
     if (entry.dirty) {
       render(key, entry);
       entry.dirty = false;
     }
+  }
+  // Routes whose port changed hands meanwhile (each round settles one claimant per port).
+  while (!rerender_.empty()) {
+    std::vector<state::RouteKey> keys;
+    keys.swap(rerender_);
+    for (const state::RouteKey& key : keys) {
+      if (auto it = routes_.find(key); it != routes_.end()) {
+        render(key, it->second);
+      }
+    }
+  }
+  Snapshot snapshot;
+  for (const auto& [key, entry] : routes_) {
     if (entry.problem) {
       snapshot.problems.push_back(*entry.problem);
     }

@@ -21,8 +21,10 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "catalyst/control/effect.h"
@@ -102,6 +104,9 @@ public:
   std::size_t routes() const { return routes_.size(); }
 
 private:
+  // A listening port: UDP or not, and the number.
+  using PortSlot = std::pair<bool, uint16_t>;
+
   struct Entry {
     control::fx::DataPlaneRoute route;
     std::string base_name; // before disambiguation: "<name>_via_<peer>" or "<name>"
@@ -110,6 +115,7 @@ private:
     ResourceConstSharedPtr cluster;
     ResourceConstSharedPtr listener;
     std::optional<RouteProblem> problem;
+    std::optional<PortSlot> claim; // the port it asked for, once rendered that far
   };
 
   // The resources of one type by name, and their combined version.
@@ -123,7 +129,8 @@ private:
 
   void setSuffix(const state::RouteKey& key);
   void render(const state::RouteKey& key, Entry& entry);
-  void unindex(Entry& entry);
+  // Takes the entry's resources out of the sets and gives up its port.
+  void retire(const state::RouteKey& key, Entry& entry);
 
   RenderOptions options_;
   std::map<state::RouteKey, Entry> routes_;
@@ -132,6 +139,11 @@ private:
   std::vector<state::RouteKey> dirty_;
   Index clusters_;
   Index listeners_;
+  // Who asked for each port. Two routes never get one port (Envoy would refuse the listener):
+  // the smallest route key has it, whatever the order of the changes; the others are left out
+  // with a `bind` problem until it is free.
+  std::map<PortSlot, std::set<state::RouteKey>> claims_;
+  std::vector<state::RouteKey> rerender_; // whose port claim changed during a build
 };
 
 // The snapshot of `routes` rendered from scratch.

@@ -337,6 +337,38 @@ TEST(RenderTest, RoutesThatCannotBeRenderedAreLeftOutAndNamed) {
   EXPECT_TRUE(checkSnapshot(s));
 }
 
+// Two routes never get one port (Envoy would refuse the second listener): the smallest route
+// key has it, whatever the order of the changes, and the other one is shown as a `bind` problem
+// until the port is free.
+TEST(RenderTest, TwoRoutesOnOnePortOnlyTheFirstKeyGetsIt) {
+  const DataPlaneRoute a = ingress("aaa", Protocol::Tcp, 10001, "tcp://127.0.0.1:1");
+  const DataPlaneRoute b = ingress("bbb", Protocol::Tcp, 10001, "tcp://127.0.0.1:2");
+  const DataPlaneRoute udp = ingress("ccc", Protocol::Udp, 10001, "udp://127.0.0.1:3");
+  for (const auto& order : {std::vector<DataPlaneRoute>{a, b, udp}, {udp, b, a}}) {
+    SnapshotBuilder builder({});
+    for (const DataPlaneRoute& r : order) {
+      builder.apply(ConfigureDataPlane{{r}, {}});
+      (void)builder.build(); // one change at a time
+    }
+    const Snapshot s = builder.build();
+    // UDP 10001 and TCP 10001 are different sockets.
+    EXPECT_EQ(names(s.listeners), (std::vector<std::string>{"ingress_aaa", "ingress_ccc"}));
+    ASSERT_EQ(s.problems.size(), 1U);
+    EXPECT_EQ(s.problems.at(0).key.name, "bbb");
+    EXPECT_EQ(s.problems.at(0).reason, dataplane::ErrorReason::Bind);
+    EXPECT_EQ(s.problems.at(0).message, "port 10001 is taken by route aaa of node-a");
+    EXPECT_TRUE(checkSnapshot(s));
+    // The port is free again: the other route gets it.
+    builder.apply(ConfigureDataPlane{{}, {a.key}});
+    const Snapshot after = builder.build();
+    EXPECT_EQ(names(after.listeners), (std::vector<std::string>{"ingress_bbb", "ingress_ccc"}));
+    EXPECT_TRUE(after.problems.empty());
+    // And the same table rendered from scratch is the same.
+    EXPECT_EQ(after.listeners.discoveryResponseJson(),
+              render({b, udp}, {}).listeners.discoveryResponseJson());
+  }
+}
+
 // Random changes applied one by one give what rendering the final table from scratch gives.
 TEST(RenderTest, IncrementalBuildsEqualRenderingFromScratch) {
   std::mt19937 rng(42);
@@ -355,7 +387,7 @@ TEST(RenderTest, IncrementalBuildsEqualRenderingFromScratch) {
         table.erase(key);
       } else {
         table[key] = egress(name, origin, rng() % 2 ? Protocol::Tcp : Protocol::Http,
-                            static_cast<uint16_t>(20000 + round * 10 + i), "10.0.0.1",
+                            static_cast<uint16_t>(20000 + rng() % 12), "10.0.0.1",
                             static_cast<uint16_t>(10000 + rng() % 50), peers.at(rng() % 2));
       }
     }
