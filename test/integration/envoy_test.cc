@@ -25,6 +25,7 @@ namespace catalyst::test {
 namespace {
 
 namespace json = boost::json;
+using envoy::testing::endpointOf;
 using envoy::testing::schema;
 using std::chrono::seconds;
 
@@ -60,18 +61,6 @@ json::value resource(const std::string& path, const std::string& name) {
     return ::testing::AssertionFailure() << path << ": " << st.error().message;
   }
   return ::testing::AssertionSuccess();
-}
-
-json::object endpointOf(const json::value& cluster) {
-  return cluster.at("load_assignment")
-      .at("endpoints")
-      .at(0)
-      .at("lb_endpoints")
-      .at(0)
-      .at("endpoint")
-      .at("address")
-      .at("socket_address")
-      .as_object();
 }
 
 class EnvoyFilesProcessTest : public ::testing::Test {

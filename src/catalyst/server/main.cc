@@ -104,6 +104,27 @@ std::string oneLine(std::string message) {
   return message;
 }
 
+// The node's config for a subcommand (as the node would load it: the file, if any, and the
+// environment), or its problems on one line.
+boost::system::result<catalyst::config::NodeConfig, std::string>
+loadForCommand(const std::string& config_file, catalyst::config::Env env) {
+  catalyst::config::ConfigSource source;
+  if (!config_file.empty()) {
+    source.file = config_file;
+  }
+  source.env = std::move(env);
+  auto config = catalyst::config::loadConfig(source);
+  if (!config) {
+    std::string problems;
+    for (const catalyst::config::Problem& problem : config.error().problems) {
+      problems += (problems.empty() ? "" : "; ") + problem.toString();
+    }
+    return boost::system::result<catalyst::config::NodeConfig, std::string>(
+        boost::system::in_place_error, std::move(problems));
+  }
+  return std::move(*config);
+}
+
 int mintFailed(std::string_view message) {
   std::cerr << "catalyst-node: token mint: " << oneLine(std::string(message)) << "\n";
   return 1;
@@ -125,18 +146,9 @@ int runTokenMint(const MintOptions& options, catalyst::config::Env env) {
   if (!ttl) {
     return mintFailed("--" + ttl.error().message);
   }
-  config::ConfigSource source;
-  if (!options.config_file.empty()) {
-    source.file = options.config_file;
-  }
-  source.env = std::move(env);
-  auto config = config::loadConfig(source);
+  auto config = loadForCommand(options.config_file, std::move(env));
   if (!config) {
-    std::string problems;
-    for (const config::Problem& problem : config.error().problems) {
-      problems += (problems.empty() ? "" : "; ") + problem.toString();
-    }
-    return mintFailed(problems);
+    return mintFailed(config.error());
   }
   auto authority = auth::TokenAuthority::loadOrCreate(config->state_dir, config->node_id);
   if (!authority) {
@@ -163,18 +175,9 @@ int bootstrapFailed(std::string_view message) {
 // Prints the bootstrap of this node's Envoy, from the same config and environment as the node.
 int runEnvoyBootstrap(const std::string& config_file, catalyst::config::Env env) {
   using namespace catalyst;
-  config::ConfigSource source;
-  if (!config_file.empty()) {
-    source.file = config_file;
-  }
-  source.env = std::move(env);
-  auto config = config::loadConfig(source);
+  auto config = loadForCommand(config_file, std::move(env));
   if (!config) {
-    std::string problems;
-    for (const config::Problem& problem : config.error().problems) {
-      problems += (problems.empty() ? "" : "; ") + problem.toString();
-    }
-    return bootstrapFailed(problems);
+    return bootstrapFailed(config.error());
   }
   if (config->dataplane == config::DataPlaneMode::Embedded) {
     return bootstrapFailed("the node's data plane is embedded: set dataplane.mode (or "

@@ -146,6 +146,18 @@ void prettyInto(const json::value& v, std::string& out, int indent) {
 
 } // namespace
 
+json::object endpointOf(const json::value& cluster) {
+  return cluster.at("load_assignment")
+      .at("endpoints")
+      .at(0)
+      .at("lb_endpoints")
+      .at(0)
+      .at("endpoint")
+      .at("address")
+      .at("socket_address")
+      .as_object();
+}
+
 std::string pretty(std::string_view text) {
   std::string out;
   prettyInto(json::parse(text), out, 0);

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/fwd.hpp>
+
 #include "catalyst/common/result.h"
 #include "catalyst/envoy/api_schema.h"
 #include "catalyst/envoy/render.h"
@@ -17,6 +19,9 @@ const ApiSchema& schema();
 
 // Every cluster and listener, and both DiscoveryResponses; the first problem found.
 Status checkSnapshot(const Snapshot& snapshot);
+
+// The socket_address of a cluster's (first) endpoint.
+boost::json::object endpointOf(const boost::json::value& cluster);
 
 // `json` re-indented, two spaces, one member per line (for golden files and diffs).
 std::string pretty(std::string_view json);

@@ -18,6 +18,7 @@ using control::fx::ConfigureDataPlane;
 using control::fx::DataPlaneRoute;
 using envoy::testing::checkSnapshot;
 using envoy::testing::compareGolden;
+using envoy::testing::endpointOf;
 using envoy::testing::pretty;
 using state::Protocol;
 
@@ -174,18 +175,7 @@ TEST(RenderTest, ProtocolShapes) {
   // Targets: IP literals are STATIC, names STRICT_DNS; ports from the endpoint or the scheme.
   EXPECT_EQ(clusterNamed(s, "local_books").at("type"), "STATIC");
   EXPECT_EQ(clusterNamed(s, "local_chat").at("type"), "STRICT_DNS");
-  auto endpoint = [&](std::string_view cluster) {
-    return clusterNamed(s, cluster)
-        .at("load_assignment")
-        .at("endpoints")
-        .at(0)
-        .at("lb_endpoints")
-        .at(0)
-        .at("endpoint")
-        .at("address")
-        .at("socket_address")
-        .as_object();
-  };
+  auto endpoint = [&](std::string_view cluster) { return endpointOf(clusterNamed(s, cluster)); };
   EXPECT_EQ(endpoint("local_search").at("port_value"), 443);
   EXPECT_EQ(endpoint("local_zenoh").at("address"), "::1");
   EXPECT_EQ(listenerNamed(s, "ingress_books").at("address").at("socket_address").at("port_value"),
@@ -195,15 +185,7 @@ TEST(RenderTest, ProtocolShapes) {
 TEST(RenderTest, EgressGoesToTheAddressAndPortTheNeighbourAdvertised) {
   const Snapshot s = render(transitRoutes(), {});
   const json::object books = clusterNamed(s, "remote_books_via_node-a");
-  const json::object address = books.at("load_assignment")
-                                   .at("endpoints")
-                                   .at(0)
-                                   .at("lb_endpoints")
-                                   .at(0)
-                                   .at("endpoint")
-                                   .at("address")
-                                   .at("socket_address")
-                                   .as_object();
+  const json::object address = endpointOf(books);
   EXPECT_EQ(address.at("address"), "10.0.0.1");
   EXPECT_EQ(address.at("port_value"), 10001); // the neighbour's port, not ours (20001)
   EXPECT_EQ(listenerNamed(s, "egress_books_via_node-a")
