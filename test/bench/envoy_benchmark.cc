@@ -102,7 +102,7 @@ void BM_EncodeBinary(benchmark::State& state) {
     std::size_t bytes = 0;
     for (const ResourceSet* set : {&s.clusters, &s.listeners}) {
       for (const ResourceConstSharedPtr& r : set->resources) {
-        Result<std::string> bin = schema->toBinary(set->type_url, r->json);
+        Result<std::string> bin = schema->encode(set->type_url, r->json);
         bytes += bin ? bin->size() : 0;
       }
     }

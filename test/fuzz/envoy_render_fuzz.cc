@@ -2,8 +2,9 @@
 // as the control plane validates them; endpoints, next hops and ports as anyone may send them),
 // it must not crash, and everything it renders must be valid Envoy configuration: every
 // cluster, listener and DiscoveryResponse passes the strict check against Envoy's real protos,
-// names are unique and every listener's cluster exists (envoy_check.h). Rendering the same
-// routes again, in reverse order, gives the same bytes.
+// names are unique and every listener's cluster exists (envoy_check.h). The xDS server's fast
+// encoder (ApiSchema::encode) gives the same message as protobuf's JSON parser. Rendering the
+// same routes again, in reverse order, gives the same bytes.
 //
 // Input: lines, six per route: kind ("i" ingress, else egress), protocol (a digit: 0 http,
 // 1 http:graphql, 2 http:gql, 3 http:grpc, 4 tcp, 5 udp), name, origin node, endpoint (ingress)
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "catalyst/common/assert.h"
+#include "catalyst/envoy/api_schema.h"
 #include "catalyst/envoy/render.h"
 #include "catalyst/state/route.h"
 
@@ -99,6 +101,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const envoy::Snapshot snapshot = envoy::render(routes, options);
   const Status valid = envoy::testing::checkSnapshot(snapshot);
   CATALYST_RELEASE_ASSERT(valid.has_value(), "rendered configuration is valid Envoy config");
+  // The xDS server's fast encoder gives the message protobuf's parser gives.
+  const envoy::ApiSchema& api = envoy::testing::schema();
+  for (const envoy::ResourceSet* set : {&snapshot.clusters, &snapshot.listeners}) {
+    for (const envoy::ResourceConstSharedPtr& r : set->resources) {
+      const Result<std::string> fast = api.encode(set->type_url, r->json);
+      const Result<std::string> slow = api.toBinary(set->type_url, r->json);
+      CATALYST_RELEASE_ASSERT(fast && slow &&
+                                  *api.canonical(set->type_url, *fast) ==
+                                      *api.canonical(set->type_url, *slow),
+                              "the fast encoder agrees with protobuf's JSON parser");
+    }
+  }
   std::vector<DataPlaneRoute> reversed(routes.rbegin(), routes.rend());
   // Two routes with one key: the last one wins, so only distinct keys are order-free.
   std::set<state::RouteKey> keys;

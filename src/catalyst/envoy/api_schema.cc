@@ -3,13 +3,19 @@
 #include <map>
 #include <mutex>
 
+#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/type.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/type_resolver.h>
 #include <google/protobuf/util/type_resolver_util.h>
+
+#include "catalyst/envoy/json_to_message.h"
 
 // The descriptor set the build compiled (envoy_descriptors.S embeds the file).
 extern "C" const char catalyst_envoy_descriptor_set[];
@@ -70,6 +76,8 @@ private:
 struct ApiSchema::Impl {
   pb::DescriptorPool pool;
   std::unique_ptr<pb::util::TypeResolver> resolver;
+  // Prototypes of the pool's messages for the fast encoder (GetPrototype is thread-safe).
+  mutable pb::DynamicMessageFactory factory{&pool};
 
   std::string typeUrl(std::string_view type) const {
     if (type.starts_with(kTypeUrlPrefix)) {
@@ -137,6 +145,99 @@ Result<std::string> ApiSchema::toBinary(std::string_view type, std::string_view 
     return invalidArgument(fmt::format("{}: {}", type, st.message().as_string()));
   }
   return binary;
+}
+
+Result<std::string> ApiSchema::encode(std::string_view type, std::string_view json) const {
+  std::string_view name = type;
+  if (name.starts_with(kTypeUrlPrefix)) {
+    name.remove_prefix(kTypeUrlPrefix.size());
+  }
+  const pb::Descriptor* descriptor = impl_->pool.FindMessageTypeByName(std::string(name));
+  boost::system::error_code ec;
+  const boost::json::value value = boost::json::parse(json, ec);
+  if (descriptor != nullptr && !ec) {
+    std::unique_ptr<pb::Message> message(impl_->factory.GetPrototype(descriptor)->New());
+    std::string binary;
+    if (detail::JsonToMessage(impl_->pool, impl_->factory).fill(value, *message) &&
+        message->SerializeToString(&binary)) {
+      return binary;
+    }
+  }
+  return toBinary(type, json);
+}
+
+namespace {
+
+std::string deterministic(const pb::Message& message) {
+  std::string out;
+  {
+    pb::io::StringOutputStream stream(&out);
+    pb::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+// Re-encodes every Any inside `message` canonically (an Any's value is opaque bytes to the
+// serializer, so two encodings of one message can differ there).
+bool canonicalizeAnys(pb::Message& message, const pb::DescriptorPool& pool,
+                      pb::MessageFactory& factory) {
+  const pb::Reflection* r = message.GetReflection();
+  const pb::Descriptor* d = message.GetDescriptor();
+  if (d->full_name() == "google.protobuf.Any") {
+    const pb::FieldDescriptor* url = d->FindFieldByName("type_url");
+    const pb::FieldDescriptor* value = d->FindFieldByName("value");
+    const std::string type_url = r->GetString(message, url);
+    const pb::Descriptor* inner =
+        pool.FindMessageTypeByName(type_url.substr(type_url.rfind('/') + 1));
+    if (inner == nullptr) {
+      return false;
+    }
+    std::unique_ptr<pb::Message> unpacked(factory.GetPrototype(inner)->New());
+    if (!unpacked->ParseFromString(r->GetString(message, value)) ||
+        !canonicalizeAnys(*unpacked, pool, factory)) {
+      return false;
+    }
+    r->SetString(&message, value, deterministic(*unpacked));
+    return true;
+  }
+  std::vector<const pb::FieldDescriptor*> fields;
+  r->ListFields(message, &fields);
+  for (const pb::FieldDescriptor* f : fields) {
+    if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      continue;
+    }
+    if (f->is_repeated()) {
+      for (int i = 0; i < r->FieldSize(message, f); ++i) {
+        if (!canonicalizeAnys(*r->MutableRepeatedMessage(&message, f, i), pool, factory)) {
+          return false;
+        }
+      }
+    } else if (!canonicalizeAnys(*r->MutableMessage(&message, f, &factory), pool, factory)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+Result<std::string> ApiSchema::canonical(std::string_view type, std::string_view binary) const {
+  std::string_view name = type;
+  if (name.starts_with(kTypeUrlPrefix)) {
+    name.remove_prefix(kTypeUrlPrefix.size());
+  }
+  const pb::Descriptor* descriptor = impl_->pool.FindMessageTypeByName(std::string(name));
+  if (descriptor == nullptr) {
+    return invalidArgument(fmt::format("unknown message type {}", type));
+  }
+  std::unique_ptr<pb::Message> message(impl_->factory.GetPrototype(descriptor)->New());
+  if (!message->ParseFromArray(binary.data(), static_cast<int>(binary.size())) ||
+      !canonicalizeAnys(*message, impl_->pool, impl_->factory)) {
+    return invalidArgument(fmt::format("{}: the bytes do not parse", type));
+  }
+  return deterministic(*message);
 }
 
 Result<std::string> ApiSchema::toJson(std::string_view type, std::string_view binary) const {

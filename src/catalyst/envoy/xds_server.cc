@@ -623,7 +623,7 @@ Status XdsServer::Impl::setSnapshot(const std::string& node_id, XdsSnapshot snap
           std::weak_ptr<const std::string>& slot = cache_[key];
           fragment = slot.lock();
           if (!fragment) {
-            Result<std::string> binary = schema_.toBinary(set.type_url, r->json);
+            Result<std::string> binary = schema_.encode(set.type_url, r->json);
             if (!binary) {
               return invalidArgument(
                   fmt::format("xDS snapshot: {}: {}", r->name, binary.error().message));

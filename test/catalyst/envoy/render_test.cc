@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "catalyst/envoy/api_schema.h"
 #include "catalyst/envoy/render.h"
 
 #include "envoy_check.h"
@@ -398,6 +399,46 @@ TEST(RenderTest, IncrementalBuildsEqualRenderingFromScratch) {
               scratch.clusters.discoveryResponseJson())
         << "round " << round;
   }
+}
+
+// The xDS server encodes with ApiSchema::encode (reflection); it must give the very message
+// protobuf's own JSON parser gives, for everything the renderer writes. Compared in canonical
+// form (the byte order of the two encodings may differ).
+TEST(RenderTest, TheFastEncoderAgreesWithProtobufsParser) {
+  const ApiSchema& api = envoy::testing::schema();
+  std::size_t compared = 0;
+  for (const RenderOptions& options : {RenderOptions{}, tlsOptions()}) {
+    std::vector<DataPlaneRoute> all = transitRoutes();
+    for (DataPlaneRoute& r : originRoutes()) {
+      r.key.name = "o-" + r.key.name;
+      r.listen_port = static_cast<uint16_t>(*r.listen_port + 1000);
+      all.push_back(r);
+    }
+    const Snapshot s = render(all, options);
+    for (const ResourceSet* set : {&s.clusters, &s.listeners}) {
+      for (const ResourceConstSharedPtr& r : set->resources) {
+        Result<std::string> fast = api.encode(set->type_url, r->json);
+        Result<std::string> slow = api.toBinary(set->type_url, r->json);
+        ASSERT_TRUE(fast && slow) << r->name;
+        EXPECT_EQ(*api.canonical(set->type_url, *fast), *api.canonical(set->type_url, *slow))
+            << r->name;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_EQ(compared, 44U);
+  // Where the fast path does not apply, or the JSON is wrong, the answer is protobuf's.
+  Result<std::string> bad = api.encode(kClusterTypeUrl, R"({"name":"c","conect_timeout":"5s"})");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("conect_timeout"), std::string::npos);
+  EXPECT_FALSE(api.encode(kClusterTypeUrl, R"({"name":"c","type":"STATICC"})"));
+  EXPECT_FALSE(api.encode(kClusterTypeUrl, "not json"));
+  const std::string with_struct =
+      R"({"name":"c","metadata":{"filter_metadata":{"x":{"k":"v","n":1}}}})";
+  Result<std::string> fallback = api.encode(kClusterTypeUrl, with_struct);
+  ASSERT_TRUE(fallback);
+  EXPECT_EQ(*api.canonical(kClusterTypeUrl, *fallback),
+            *api.canonical(kClusterTypeUrl, *api.toBinary(kClusterTypeUrl, with_struct)));
 }
 
 struct GoldenCase {
