@@ -33,6 +33,7 @@
 
 #include "ads_client.h"
 #include "envoy_check.h"
+#include "support/process.h"
 
 namespace catalyst::envoy {
 namespace {
@@ -64,17 +65,10 @@ const LoggerSharedPtr& testLogger() {
   return logger;
 }
 
-// Polls `done` until it holds or `timeout` passes.
+// Polls `done` until it holds or `timeout` passes (support/process.h).
 template <class Predicate>
 bool eventually(Predicate done, std::chrono::milliseconds timeout = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
+  return test::eventually(done, timeout);
 }
 
 // ---- Resources -------------------------------------------------------------------------------
