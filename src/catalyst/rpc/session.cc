@@ -150,7 +150,7 @@ public:
 
   // MessageTransport::Handler
   void onMessage(std::string_view message, bool is_text) override;
-  void onMessageTooLarge(std::size_t size_so_far, std::size_t limit) override;
+  void onMessageTooLarge(std::size_t size, std::size_t limit) override;
   void onClosed(uint16_t code, std::string reason) override;
 
   // For ImportHook.
@@ -355,8 +355,8 @@ void SessionCore::onMessage(std::string_view message, bool is_text) {
   }
 }
 
-void SessionCore::onMessageTooLarge(std::size_t size_so_far, std::size_t limit) {
-  abortWith("message of more than " + std::to_string(size_so_far) + " bytes is over the limit of " +
+void SessionCore::onMessageTooLarge(std::size_t size, std::size_t limit) {
+  abortWith("message of at least " + std::to_string(size) + " bytes is over the limit of " +
             std::to_string(limit));
 }
 

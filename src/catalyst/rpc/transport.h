@@ -27,8 +27,9 @@ public:
     virtual void onMessage(std::string_view message, bool is_text) = 0;
 
     // A message over the transport's size cap arrived (it was not read in full); the session
-    // aborts. `size_so_far` is how much had arrived when the cap was passed.
-    virtual void onMessageTooLarge(std::size_t size_so_far, std::size_t limit) = 0;
+    // aborts. `size` is the least the message's size can be (for a WebSocket, what its frame
+    // headers declared when the cap was passed; the data past the cap is never read).
+    virtual void onMessageTooLarge(std::size_t size, std::size_t limit) = 0;
 
     // The transport is closed (by the peer, by an error, or after close()); nothing more
     // arrives and send() does nothing. `code` is the WebSocket close code (1006 when the

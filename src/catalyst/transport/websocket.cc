@@ -1,7 +1,11 @@
-// The WebSocket transport on Beast: both sides, one connection class (the only Beast WebSocket
-// translation unit of the project; it compiles slowly).
+// The WebSocket transport: both sides, one connection class. The opening handshake is HTTP
+// (Beast's parser and serializer); after it, frames are ours (websocket_frame.h), so that
+// every message queued while a write is in flight leaves in the next single write, and every
+// frame that arrived in one read is taken apart in place.
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -12,23 +16,26 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/bind_handler.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/role.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/field.hpp>
-#include <boost/beast/websocket/stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "catalyst/common/assert.h"
 #include "catalyst/common/version.h"
 #include "catalyst/event/dispatcher_impl.h"
 #include "catalyst/transport/connect.h"
 #include "catalyst/transport/url.h"
+#include "catalyst/transport/websocket_frame.h"
 #include "catalyst/transport/websocket_impl.h"
 
 namespace catalyst::transport {
@@ -37,21 +44,18 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
-namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-// permessage-deflate is neither offered nor accepted. TODO(perf): offer it (capnweb-wire §2.1).
-using Stream = websocket::stream<beast::tcp_stream, /*deflateSupported=*/false>;
-
-// The most a single read appends to the message being received.
+// The least a read asks for.
 constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
-// A receive buffer grown past this by a large message is given back afterwards.
+// A receive or send buffer grown past this by a large message is given back afterwards.
 constexpr std::size_t kKeptBufferBytes = std::size_t{256} * 1024;
-// RFC 6455 §5.5: a control frame carries at most 125 bytes, two of them the close code.
-constexpr std::size_t kMaxCloseReasonBytes = 123;
-constexpr uint16_t kCloseNoStatus = 1005; // the peer's close frame had no code
 constexpr uint16_t kCloseAbnormal = 1006; // no close frame: the connection dropped or failed
+// RFC 6455 §1.3: appended to the client's key before hashing.
+constexpr std::string_view kAcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+// The size of a Sec-WebSocket-Key: 16 bytes in base64.
+constexpr std::size_t kKeyChars = 24;
 
 // `text` cut to at most `max` bytes without splitting a UTF-8 sequence.
 std::string truncateUtf8(std::string text, std::size_t max) {
@@ -66,46 +70,98 @@ std::string truncateUtf8(std::string text, std::size_t max) {
   return text;
 }
 
-// The codes an endpoint may put in a close frame (RFC 6455 §7.4; 1004-1006 and 1015 are not).
-bool isSendableCloseCode(uint16_t code) {
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
-         (code >= 3000 && code <= 4999);
+std::string base64(const unsigned char* data, std::size_t size) {
+  std::string out(4 * ((size + 2) / 3), '\0');
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+// Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2).
+std::string acceptKey(std::string_view key) {
+  std::string input(key);
+  input.append(kAcceptGuid);
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  return base64(digest, sizeof digest);
+}
+
+// 16 random bytes in base64 (RFC 6455 §4.1).
+std::string newClientKey() {
+  unsigned char nonce[16];
+  if (RAND_bytes(nonce, sizeof nonce) != 1) {
+    CATALYST_BUG("RAND_bytes failed");
+  }
+  return base64(nonce, sizeof nonce);
+}
+
+bool isClientKey(std::string_view key) {
+  if (key.size() != kKeyChars || key.substr(22) != "==") {
+    return false;
+  }
+  return std::all_of(key.begin(), key.begin() + 22, [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+  });
 }
 
 std::string describe(const beast::error_code& ec) {
-  if (ec == beast::error::timeout) {
-    return "timed out";
-  }
   if (ec == net::error::eof) {
     return "the connection was closed without a close frame";
   }
   return ec.message();
 }
 
+// Masking keys for a client's frames (RFC 6455 §10.3: unpredictable), drawn from OpenSSL's
+// generator a block at a time.
+class MaskSource {
+public:
+  const uint8_t* next() {
+    if (used_ == sizeof block_) {
+      if (RAND_bytes(block_, sizeof block_) != 1) {
+        CATALYST_BUG("RAND_bytes failed");
+      }
+      used_ = 0;
+    }
+    const uint8_t* key = block_ + used_;
+    used_ += 4;
+    return key;
+  }
+
+private:
+  uint8_t block_[256] = {};
+  std::size_t used_ = sizeof block_;
+};
+
 // One WebSocket connection, either side. It lives while an operation of it is pending or its
 // WebSocketTransport exists (which holds it); every completion handler holds shared_from_this().
 // After detach() (the transport was destroyed) it calls nobody and only lets its operations end.
-class WebSocketConnection : public std::enable_shared_from_this<WebSocketConnection> {
+class WebSocketConnection : public std::enable_shared_from_this<WebSocketConnection>,
+                            private ws::FrameEvents {
 public:
   // A server side over an accepted socket.
   WebSocketConnection(event::DispatcherImpl& dispatcher, tcp::socket socket,
                       const WebSocketOptions& options)
-      : dispatcher_(dispatcher), options_(options), ws_(std::move(socket)),
-        ping_timer_(dispatcher.ioContext()) {}
+      : dispatcher_(dispatcher), options_(options), is_client_(false), stream_(std::move(socket)),
+        ping_timer_(dispatcher.ioContext()), deadline_(dispatcher.ioContext()),
+        decoder_(/*from_client=*/true, options.max_message_bytes) {}
 
   // A client side, not connected yet.
   WebSocketConnection(event::DispatcherImpl& dispatcher, const WebSocketOptions& options)
-      : dispatcher_(dispatcher), options_(options), ws_(dispatcher.ioContext()),
-        ping_timer_(dispatcher.ioContext()) {}
+      : dispatcher_(dispatcher), options_(options), is_client_(true),
+        stream_(dispatcher.ioContext()), ping_timer_(dispatcher.ioContext()),
+        deadline_(dispatcher.ioContext()),
+        decoder_(/*from_client=*/false, options.max_message_bytes) {}
 
   WebSocketConnection(const WebSocketConnection&) = delete;
   WebSocketConnection& operator=(const WebSocketConnection&) = delete;
   WebSocketConnection(WebSocketConnection&&) = delete;
   WebSocketConnection& operator=(WebSocketConnection&&) = delete;
-  ~WebSocketConnection() = default;
+  ~WebSocketConnection() override = default;
 
-  // Server: writes the 101 for `request` (opening handshake), then opens.
-  void accept(admin::UpgradeRequest request);
+  // Server: answers `request` (opening handshake), then opens.
+  void accept(const admin::UpgradeRequest& request);
 
   // Client: connects to `url`, performs the opening handshake, opens, then hands a transport
   // to `done`; or gives `done` the error.
@@ -113,7 +169,7 @@ public:
 
   // rpc::MessageTransport, through WebSocketTransport.
   void setHandler(rpc::MessageTransport::Handler& handler);
-  void send(std::string message);
+  void send(std::string_view message);
   void close(uint16_t code, std::string reason);
 
   // The transport is gone: no more callbacks; the connection is closed at once.
@@ -124,7 +180,7 @@ private:
     Connecting,  // client: resolving and connecting
     Handshaking, // the opening handshake
     Open,        // messages flow
-    Closing,     // our close frame is (being) sent; waiting for the peer's
+    Closing,     // our close frame is queued or sent; waiting for the peer's
     Closed,      // onClosed() was delivered or queued
   };
 
@@ -133,7 +189,7 @@ private:
     bool is_text;
   };
   struct TooLargeEvent {
-    std::size_t size_so_far;
+    std::size_t size;
     std::size_t limit;
   };
   struct ClosedEvent {
@@ -142,27 +198,45 @@ private:
   };
   using Event = std::variant<MessageEvent, TooLargeEvent, ClosedEvent>;
 
-  void configure(beast::role_type role);
+  tcp::socket& socket() { return stream_.socket(); }
+
+  // Opening handshake.
+  void onAcceptWritten(beast::error_code ec, bool accepted, std::string failure);
   void onConnect(const Status& status);
-  void onClientHandshake(beast::error_code ec);
-  void onAccept(beast::error_code ec);
+  void onRequestWritten(beast::error_code ec);
+  void onResponse(beast::error_code ec);
+  std::string checkResponse() const;
+  void failDial(std::string why);
+  void startDeadline(std::chrono::milliseconds timeout);
   void open();
 
+  // Reading.
   void doRead();
   void onRead(beast::error_code ec, std::size_t bytes);
   void onReadError(beast::error_code ec);
-  void onControlFrame(websocket::frame_type kind);
+  // ws::FrameEvents.
+  bool onMessage(std::string_view data, bool is_text) override;
+  void onPing(std::string_view payload) override;
+  void onPong() override;
+  void onClose(uint16_t code, std::string_view reason) override;
+  void onTooLarge(std::size_t size, std::size_t limit) override;
+  void onProtocolError(uint16_t close_code, std::string reason) override;
 
-  void doWrite();
+  // Writing: frames are appended to pending_; flush() writes all of them in one operation.
+  void queueFrame(ws::Opcode opcode, std::string_view payload);
+  void scheduleFlush();
+  void flush();
   void onWrite(beast::error_code ec, std::size_t bytes);
   void startClose();
-  void onClose(beast::error_code ec);
 
   void schedulePing(Clock::duration delay);
   void onPingTimer(beast::error_code ec);
 
-  // Ends the connection and reports onClosed(code, reason); later calls do nothing.
-  void finish(uint16_t code, std::string reason);
+  // Ends the connection and reports onClosed(code, reason); later calls do nothing. With
+  // `linger`, what is queued (a close frame) is still written before the socket closes,
+  // within handshake_timeout.
+  void finish(uint16_t code, std::string reason, bool linger = false);
+  void closeSocket();
 
   // Hands an event to the handler now, or queues it until setHandler() or until the events
   // queued before it were delivered.
@@ -177,32 +251,38 @@ private:
 
   event::DispatcherImpl& dispatcher_;
   const WebSocketOptions options_;
-  Stream ws_;
+  const bool is_client_;
+  beast::tcp_stream stream_; // for asyncConnect; the I/O goes to its socket directly
   net::steady_timer ping_timer_;
+  // The limit on a handshake (opening or closing) and on a lingering close.
+  net::steady_timer deadline_;
+  bool deadline_passed_ = false;
   State state_ = State::Connecting;
 
-  // Dialling.
+  // Opening handshake.
   Url url_;
   DialCallback dial_done_;
-  websocket::response_type handshake_response_;
-  // Accepting: the upgrade request must outlive async_accept.
-  admin::UpgradeRequest upgrade_request_;
+  std::string client_key_;
+  std::string handshake_out_;
+  std::optional<http::response_parser<http::empty_body>> response_parser_;
 
   rpc::MessageTransport::Handler* handler_ = nullptr;
   std::deque<Event> events_; // waiting for the handler
   bool detached_ = false;
 
-  // Receiving: the message being read, and whether reading stopped on an oversize one.
+  // Receiving. A client's read buffer may start with frames that arrived with the 101.
   beast::flat_buffer read_buffer_;
-  bool read_stopped_ = false;
+  ws::FrameDecoder decoder_;
+  bool in_read_ = false;            // frames are being decoded: flush() follows
+  bool handshake_leftover_ = false; // read_buffer_ holds bytes that came with the 101
 
-  // Sending: one async_write at a time; the front of the queue is the one being written.
-  std::deque<std::string> queue_;
-  bool writing_ = false;
-  // TCP_CORK is set while a backlog of messages is being written, so that they leave in full
-  // segments instead of one segment (and one wake-up of the peer) per message.
-  bool corked_ = false;
-  void setCork(bool on);
+  // Sending: frames queued, and the ones being written (one write at a time).
+  std::string pending_;
+  std::string writing_;
+  bool write_in_flight_ = false;
+  bool flush_posted_ = false;
+  bool linger_ = false; // closed: the socket closes once what is queued is written
+  MaskSource masks_;
 
   // Closing.
   bool close_requested_ = false;
@@ -211,10 +291,9 @@ private:
 
   // Keepalive: what arrived and when, and the ping awaiting an answer.
   Clock::time_point last_received_{};
-  uint64_t frames_received_ = 0;
-  uint64_t frames_at_ping_ = 0;
+  uint64_t reads_ = 0;
+  uint64_t reads_at_ping_ = 0;
   bool awaiting_pong_ = false;
-  bool ping_pending_ = false; // an async_ping is in flight (Beast allows one)
 };
 
 // What the owner holds. Destroying it detaches the connection.
@@ -230,7 +309,7 @@ public:
   WebSocketTransport& operator=(WebSocketTransport&&) = delete;
 
   void setHandler(Handler& handler) override { connection_->setHandler(handler); }
-  void send(std::string message) override { connection_->send(std::move(message)); }
+  void send(std::string message) override { connection_->send(message); }
   void close(uint16_t code, std::string reason) override {
     connection_->close(code, std::move(reason));
   }
@@ -239,46 +318,82 @@ private:
   std::shared_ptr<WebSocketConnection> connection_;
 };
 
-void WebSocketConnection::configure(beast::role_type role) {
-  // Beast's WebSocket timeouts replace the tcp_stream's.
-  beast::get_lowest_layer(ws_).expires_never();
-  ws_.set_option(websocket::stream_base::timeout{
-      options_.handshake_timeout, websocket::stream_base::none(), /*keep_alive_pings=*/false});
-  if (role == beast::role_type::server) {
-    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
-      response.set(http::field::server, fmt::format("catalyst-node/{}", kVersion));
-    }));
-  } else {
-    ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& request) {
-      request.set(http::field::user_agent, fmt::format("catalyst-node/{}", kVersion));
-    }));
-  }
-  // The size cap is ours (onRead): Beast's would fail the connection with 1009 itself.
-  ws_.read_message_max(0);
-  ws_.auto_fragment(false);
-  ws_.text(true);
-  // Stored in ws_, which this owns: the callback cannot outlive `this`.
-  ws_.control_callback(
-      [this](websocket::frame_type kind, beast::string_view) { onControlFrame(kind); });
+void WebSocketConnection::startDeadline(std::chrono::milliseconds timeout) {
+  deadline_passed_ = false;
+  deadline_.expires_after(timeout);
+  deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec) {
+      return; // cancelled
+    }
+    self->deadline_passed_ = true;
+    if (self->state_ == State::Closing && !self->detached_) {
+      self->finish(kCloseAbnormal, "closing handshake failed: timed out");
+      return;
+    }
+    // The opening handshake or a lingering close: the pending operation ends with
+    // operation_aborted and reports.
+    self->closeSocket();
+  });
 }
 
-void WebSocketConnection::accept(admin::UpgradeRequest request) {
+void WebSocketConnection::accept(const admin::UpgradeRequest& request) {
   state_ = State::Handshaking;
   beast::error_code ignored;
-  beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
-  configure(beast::role_type::server);
-  upgrade_request_ = std::move(request);
-  ws_.async_accept(upgrade_request_,
-                   beast::bind_front_handler(&WebSocketConnection::onAccept, shared_from_this()));
+  socket().set_option(tcp::no_delay(true), ignored);
+  const std::string server = fmt::format("catalyst-node/{}", kVersion);
+  const std::string_view key = request[http::field::sec_websocket_key];
+  const std::string_view version = request[http::field::sec_websocket_version];
+  std::string failure;
+  if (version.empty()) {
+    failure = "no Sec-WebSocket-Version";
+  } else if (version != "13") {
+    failure = fmt::format("unsupported Sec-WebSocket-Version {}", version);
+  } else if (key.empty()) {
+    failure = "no Sec-WebSocket-Key";
+  } else if (!isClientKey(key)) {
+    failure = "a malformed Sec-WebSocket-Key";
+  }
+  if (failure.empty()) {
+    // No subprotocol is named (browsers fail a connection that names one they did not
+    // offer) and no extension is accepted.
+    handshake_out_ = fmt::format("HTTP/1.1 101 Switching Protocols\r\n"
+                                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                                 "Sec-WebSocket-Accept: {}\r\nServer: {}\r\n\r\n",
+                                 acceptKey(key), server);
+  } else {
+    // RFC 6455 §4.4: a version we do not speak gets 426 and the one we do.
+    const bool bad_version = !version.empty() && version != "13";
+    const std::string body = fmt::format("WebSocket handshake refused: {}\n", failure);
+    handshake_out_ =
+        fmt::format("HTTP/1.1 {}\r\n{}Server: {}\r\nConnection: close\r\n"
+                    "Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{}",
+                    bad_version ? "426 Upgrade Required" : "400 Bad Request",
+                    bad_version ? "Sec-WebSocket-Version: 13\r\n" : "", server, body.size(), body);
+  }
+  startDeadline(options_.handshake_timeout);
+  net::async_write(socket(), net::buffer(handshake_out_),
+                   [self = shared_from_this(), failure](beast::error_code ec, std::size_t) {
+                     self->onAcceptWritten(ec, failure.empty(), failure);
+                   });
 }
 
-void WebSocketConnection::onAccept(beast::error_code ec) {
-  upgrade_request_ = {};
+void WebSocketConnection::onAcceptWritten(beast::error_code ec, bool accepted,
+                                          std::string failure) {
+  handshake_out_ = std::string();
   if (detached_ || state_ == State::Closed) {
     return;
   }
+  deadline_.cancel();
   if (ec) {
-    finish(kCloseAbnormal, fmt::format("WebSocket handshake failed: {}", describe(ec)));
+    finish(kCloseAbnormal,
+           fmt::format("WebSocket handshake failed: {}",
+                       deadline_passed_
+                           ? fmt::format("timed out after {}ms", options_.handshake_timeout.count())
+                           : describe(ec)));
+    return;
+  }
+  if (!accepted) {
+    finish(kCloseAbnormal, fmt::format("WebSocket handshake failed: {}", failure));
     return;
   }
   open();
@@ -287,7 +402,7 @@ void WebSocketConnection::onAccept(beast::error_code ec) {
 void WebSocketConnection::dial(Url url, DialCallback done) {
   url_ = std::move(url);
   dial_done_ = std::move(done);
-  asyncConnect(beast::get_lowest_layer(ws_), url_, options_.handshake_timeout,
+  asyncConnect(stream_, url_, options_.handshake_timeout,
                [self = shared_from_this()](const Status& status) { self->onConnect(status); });
 }
 
@@ -299,57 +414,114 @@ void WebSocketConnection::onConnect(const Status& status) {
     return;
   }
   state_ = State::Handshaking;
-  configure(beast::role_type::client);
-  ws_.async_handshake(
-      handshake_response_, url_.hostPort(), url_.target,
-      beast::bind_front_handler(&WebSocketConnection::onClientHandshake, shared_from_this()));
+  client_key_ = newClientKey();
+  handshake_out_ = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\n"
+                               "Connection: Upgrade\r\nSec-WebSocket-Key: {}\r\n"
+                               "Sec-WebSocket-Version: 13\r\nUser-Agent: catalyst-node/{}\r\n\r\n",
+                               url_.target, url_.hostPort(), client_key_, kVersion);
+  startDeadline(options_.handshake_timeout);
+  net::async_write(socket(), net::buffer(handshake_out_),
+                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     self->onRequestWritten(ec);
+                   });
 }
 
-void WebSocketConnection::onClientHandshake(beast::error_code ec) {
+void WebSocketConnection::onRequestWritten(beast::error_code ec) {
+  handshake_out_ = std::string();
   if (ec) {
-    state_ = State::Closed;
-    beast::get_lowest_layer(ws_).close();
-    std::string why;
-    if (ec == websocket::error::upgrade_declined) {
-      why = fmt::format("the server answered {} {}", handshake_response_.result_int(),
-                        std::string_view(handshake_response_.reason()));
-    } else if (ec == beast::error::timeout) {
-      why = fmt::format("timed out after {}ms", options_.handshake_timeout.count());
-    } else {
-      why = describe(ec);
-    }
-    auto done = std::move(dial_done_);
-    done(unavailable(fmt::format("WebSocket handshake with ws://{}{} failed: {}", url_.hostPort(),
-                                 url_.target, why)));
+    failDial(deadline_passed_
+                 ? fmt::format("timed out after {}ms", options_.handshake_timeout.count())
+                 : describe(ec));
     return;
   }
-  handshake_response_ = {};
+  response_parser_.emplace();
+  http::async_read_header(socket(), read_buffer_, *response_parser_,
+                          [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
+                            self->onResponse(read_ec);
+                          });
+}
+
+std::string WebSocketConnection::checkResponse() const {
+  const auto& response = response_parser_->get();
+  if (response.result() != http::status::switching_protocols) {
+    return fmt::format("the server answered {} {}", response.result_int(),
+                       std::string_view(response.reason()));
+  }
+  if (!http::token_list(response[http::field::upgrade]).exists("websocket") ||
+      !http::token_list(response[http::field::connection]).exists("upgrade")) {
+    return "the server's 101 does not upgrade to websocket";
+  }
+  if (response[http::field::sec_websocket_accept] != acceptKey(client_key_)) {
+    return "the server's Sec-WebSocket-Accept does not match our key";
+  }
+  if (response.count(http::field::sec_websocket_protocol) != 0) {
+    return "the server named a subprotocol we did not offer";
+  }
+  if (response.count(http::field::sec_websocket_extensions) != 0) {
+    return "the server named an extension we did not offer";
+  }
+  return {};
+}
+
+void WebSocketConnection::onResponse(beast::error_code ec) {
+  if (ec) {
+    failDial(deadline_passed_
+                 ? fmt::format("timed out after {}ms", options_.handshake_timeout.count())
+                 : describe(ec));
+    return;
+  }
+  const std::string problem = checkResponse();
+  response_parser_.reset();
+  if (!problem.empty()) {
+    failDial(problem);
+    return;
+  }
+  deadline_.cancel();
+  // The frames that came with the 101 are in read_buffer_; doRead() decodes them first.
+  handshake_leftover_ = read_buffer_.size() > 0;
   open();
   auto done = std::move(dial_done_);
   done(rpc::MessageTransportPtr(std::make_unique<WebSocketTransport>(shared_from_this())));
 }
 
+void WebSocketConnection::failDial(std::string why) {
+  state_ = State::Closed;
+  deadline_.cancel();
+  closeSocket();
+  pending_.clear();
+  auto done = std::move(dial_done_);
+  done(unavailable(fmt::format("WebSocket handshake with ws://{}{} failed: {}", url_.hostPort(),
+                               url_.target, why)));
+}
+
 void WebSocketConnection::open() {
   state_ = State::Open;
   last_received_ = Clock::now();
-  doRead();
   schedulePing(options_.ping_interval);
-  if (!queue_.empty()) {
-    doWrite();
-  } else if (close_requested_) {
-    startClose();
+  if (close_requested_) {
+    startClose(); // after what was queued before it
   }
+  flush();
+  doRead();
 }
 
 void WebSocketConnection::doRead() {
-  // Read at most one byte past the cap, so an oversize message costs max_message_bytes + 1.
-  const std::size_t room = options_.max_message_bytes - read_buffer_.size();
-  const std::size_t limit = room >= kReadChunk ? kReadChunk : room + 1;
-  ws_.async_read_some(read_buffer_, limit,
-                      beast::bind_front_handler(&WebSocketConnection::onRead, shared_from_this()));
+  if (std::exchange(handshake_leftover_, false)) {
+    // Frames that arrived with the 101: decode them from a completion, not from here.
+    net::post(dispatcher_.ioContext(),
+              [self = shared_from_this()] { self->onRead(beast::error_code(), 0); });
+    return;
+  }
+  const std::size_t wanted = decoder_.bytesWanted();
+  const std::size_t have = read_buffer_.size();
+  const std::size_t room = std::max(kReadChunk, wanted > have ? wanted - have : 0);
+  socket().async_read_some(read_buffer_.prepare(room),
+                           [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                             self->onRead(ec, bytes);
+                           });
 }
 
-void WebSocketConnection::onRead(beast::error_code ec, std::size_t /*bytes*/) {
+void WebSocketConnection::onRead(beast::error_code ec, std::size_t bytes) {
   if (detached_) {
     return;
   }
@@ -357,135 +529,148 @@ void WebSocketConnection::onRead(beast::error_code ec, std::size_t /*bytes*/) {
     onReadError(ec);
     return;
   }
+  read_buffer_.commit(bytes);
   last_received_ = Clock::now();
-  ++frames_received_;
-  if (read_buffer_.size() > options_.max_message_bytes) {
-    // Stop reading: the rest of the message is never buffered. What the session sends
-    // (abort, close) still goes out; the closing handshake discards the rest.
-    const std::size_t size_so_far = read_buffer_.size();
+  ++reads_;
+  in_read_ = true;
+  const auto data = read_buffer_.data();
+  const std::size_t used = decoder_.decode(static_cast<char*>(data.data()), data.size(), *this);
+  in_read_ = false;
+  if (detached_) {
+    return;
+  }
+  read_buffer_.consume(used);
+  if (read_buffer_.size() == 0 && read_buffer_.capacity() > kKeptBufferBytes) {
     read_buffer_ = beast::flat_buffer();
-    read_stopped_ = true;
-    deliver(TooLargeEvent{size_so_far, options_.max_message_bytes});
-    return;
   }
-  if (ws_.is_message_done()) {
-    const auto data = read_buffer_.cdata();
-    deliverMessage(std::string_view(static_cast<const char*>(data.data()), data.size()),
-                   ws_.got_text());
-    if (detached_) {
-      return;
-    }
-    if (read_buffer_.capacity() > kKeptBufferBytes) {
-      read_buffer_ = beast::flat_buffer();
-    } else {
-      read_buffer_.clear();
-    }
+  flush();
+  if ((state_ == State::Open || state_ == State::Closing) && !decoder_.stopped()) {
+    doRead();
   }
-  if (state_ == State::Closed) {
-    return;
-  }
-  doRead();
 }
 
 void WebSocketConnection::onReadError(beast::error_code ec) {
   if (state_ == State::Closed) {
     return;
   }
-  if (ec == websocket::error::closed) {
-    if (state_ == State::Closing) {
-      // The peer answered our close frame (the read took it before the close operation).
-      finish(close_code_, close_reason_);
-      return;
-    }
-    const websocket::close_reason& reason = ws_.reason();
-    finish(reason.code == websocket::close_code::none ? kCloseNoStatus : reason.code,
-           std::string(reason.reason.data(), reason.reason.size()));
-    return;
-  }
   if (state_ == State::Closing) {
-    if (ec != net::error::operation_aborted) {
-      finish(kCloseAbnormal, fmt::format("closing handshake failed: {}", describe(ec)));
-    }
-    return; // otherwise onClose() reports
-  }
-  if (ec == websocket::condition::protocol_violation) {
-    // The peer broke the protocol; Beast has failed the connection with a close frame.
-    finish(kCloseAbnormal, fmt::format("WebSocket protocol error: {}", ec.message()));
+    finish(kCloseAbnormal, fmt::format("closing handshake failed: {}", describe(ec)));
     return;
   }
   finish(kCloseAbnormal, fmt::format("WebSocket connection lost: {}", describe(ec)));
 }
 
-void WebSocketConnection::onControlFrame(websocket::frame_type kind) {
-  // Pings, pongs and close frames all show the peer is alive.
-  last_received_ = Clock::now();
-  ++frames_received_;
-  if (kind == websocket::frame_type::pong && awaiting_pong_ && state_ == State::Open) {
+bool WebSocketConnection::onMessage(std::string_view data, bool is_text) {
+  deliverMessage(data, is_text);
+  return !detached_;
+}
+
+void WebSocketConnection::onPing(std::string_view payload) {
+  if (state_ == State::Open) {
+    queueFrame(ws::Opcode::Pong, payload);
+  }
+}
+
+void WebSocketConnection::onPong() {
+  if (awaiting_pong_ && state_ == State::Open) {
     // The next ping is due a ping_interval from now, not when pong_timeout would have ended.
     awaiting_pong_ = false;
     schedulePing(options_.ping_interval);
   }
 }
 
-void WebSocketConnection::setCork(bool on) {
-  if (corked_ == on) {
+void WebSocketConnection::onClose(uint16_t code, std::string_view reason) {
+  if (state_ == State::Closing) {
+    // The peer answered our close frame: both are sent, the connection is done.
+    finish(close_code_, close_reason_);
     return;
   }
-  corked_ = on;
-  const int value = on ? 1 : 0;
-  ::setsockopt(beast::get_lowest_layer(ws_).socket().native_handle(), IPPROTO_TCP, TCP_CORK, &value,
-               sizeof value);
+  if (state_ != State::Open) {
+    return;
+  }
+  // Answer with the same code (RFC 6455 §5.5.1), then close once it is written.
+  queueFrame(ws::Opcode::Close, ws::closePayload(code, {}));
+  finish(code, std::string(reason), /*linger=*/true);
 }
 
-void WebSocketConnection::doWrite() {
-  writing_ = true;
-  if (queue_.size() > 1) {
-    setCork(true);
+void WebSocketConnection::onTooLarge(std::size_t size, std::size_t limit) {
+  // Its data, and all data after it, is skipped; the session aborts and closes.
+  deliver(TooLargeEvent{size, limit});
+}
+
+void WebSocketConnection::onProtocolError(uint16_t close_code, std::string reason) {
+  if (state_ == State::Open) {
+    queueFrame(ws::Opcode::Close, ws::closePayload(close_code, {}));
   }
-  ws_.async_write(net::buffer(queue_.front()),
-                  beast::bind_front_handler(&WebSocketConnection::onWrite, shared_from_this()));
+  finish(kCloseAbnormal, fmt::format("WebSocket protocol error: {}", reason), /*linger=*/true);
+}
+
+void WebSocketConnection::queueFrame(ws::Opcode opcode, std::string_view payload) {
+  ws::appendFrame(pending_, opcode, payload, is_client_ ? masks_.next() : nullptr);
+}
+
+void WebSocketConnection::scheduleFlush() {
+  // While frames are being decoded, onRead() flushes after them: one write for every answer
+  // to one read. Otherwise, later in this turn of the loop, so that what is sent in the same
+  // turn leaves together.
+  if (in_read_ || flush_posted_ || write_in_flight_ || state_ == State::Connecting ||
+      state_ == State::Handshaking) {
+    return;
+  }
+  flush_posted_ = true;
+  net::post(dispatcher_.ioContext(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->flush();
+  });
+}
+
+void WebSocketConnection::flush() {
+  if (write_in_flight_ || pending_.empty() || detached_ || !socket().is_open() ||
+      state_ == State::Connecting || state_ == State::Handshaking ||
+      (state_ == State::Closed && !linger_)) {
+    return;
+  }
+  std::swap(pending_, writing_);
+  write_in_flight_ = true;
+  net::async_write(socket(), net::buffer(writing_),
+                   [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                     self->onWrite(ec, bytes);
+                   });
 }
 
 void WebSocketConnection::onWrite(beast::error_code ec, std::size_t /*bytes*/) {
-  writing_ = false;
-  if (detached_ || state_ == State::Closed) {
+  write_in_flight_ = false;
+  if (writing_.capacity() > kKeptBufferBytes) {
+    writing_ = std::string();
+  } else {
+    writing_.clear();
+  }
+  if (detached_) {
+    return;
+  }
+  if (state_ == State::Closed) {
+    if (linger_ && (ec || pending_.empty())) {
+      closeSocket();
+    } else {
+      flush();
+    }
     return;
   }
   if (ec) {
-    if (ec != net::error::operation_aborted && ec != websocket::error::closed) {
+    if (ec != net::error::operation_aborted) {
       finish(kCloseAbnormal, fmt::format("WebSocket write failed: {}", describe(ec)));
     }
     return; // otherwise the read reports how the connection ended
   }
-  queue_.pop_front();
-  if (!queue_.empty()) {
-    doWrite();
-    return;
-  }
-  setCork(false); // sends what the cork held
-  if (close_requested_) {
-    startClose();
-  }
+  flush();
 }
 
 void WebSocketConnection::startClose() {
   state_ = State::Closing;
   ping_timer_.cancel();
-  ws_.async_close(
-      websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
-      beast::bind_front_handler(&WebSocketConnection::onClose, shared_from_this()));
-}
-
-void WebSocketConnection::onClose(beast::error_code ec) {
-  if (detached_ || state_ == State::Closed) {
-    return;
-  }
-  if (!ec) {
-    finish(close_code_, close_reason_);
-  } else if (ec != net::error::operation_aborted) {
-    finish(kCloseAbnormal, fmt::format("closing handshake failed: {}", describe(ec)));
-  }
-  // operation_aborted: the pending read took the peer's close frame and reported it.
+  queueFrame(ws::Opcode::Close, ws::closePayload(close_code_, close_reason_));
+  startDeadline(options_.handshake_timeout);
+  scheduleFlush();
 }
 
 void WebSocketConnection::schedulePing(Clock::duration delay) {
@@ -494,7 +679,7 @@ void WebSocketConnection::schedulePing(Clock::duration delay) {
   }
   ping_timer_.expires_after(delay);
   ping_timer_.async_wait(
-      beast::bind_front_handler(&WebSocketConnection::onPingTimer, shared_from_this()));
+      [self = shared_from_this()](beast::error_code ec) { self->onPingTimer(ec); });
 }
 
 void WebSocketConnection::onPingTimer(beast::error_code ec) {
@@ -502,7 +687,7 @@ void WebSocketConnection::onPingTimer(beast::error_code ec) {
     return;
   }
   if (awaiting_pong_) {
-    if (frames_received_ == frames_at_ping_) {
+    if (reads_ == reads_at_ping_) {
       finish(kCloseAbnormal, fmt::format("no pong within {}ms", options_.pong_timeout.count()));
       return;
     }
@@ -514,27 +699,40 @@ void WebSocketConnection::onPingTimer(beast::error_code ec) {
     return;
   }
   awaiting_pong_ = true;
-  frames_at_ping_ = frames_received_;
-  if (!ping_pending_) {
-    ping_pending_ = true;
-    ws_.async_ping({}, [self = shared_from_this()](beast::error_code) {
-      // A failed ping shows in the read.
-      self->ping_pending_ = false;
-    });
-  }
+  reads_at_ping_ = reads_;
+  queueFrame(ws::Opcode::Ping, {});
+  scheduleFlush();
   schedulePing(options_.pong_timeout);
 }
 
-void WebSocketConnection::finish(uint16_t code, std::string reason) {
+void WebSocketConnection::finish(uint16_t code, std::string reason, bool linger) {
   if (state_ == State::Closed) {
     return;
   }
   state_ = State::Closed;
   ping_timer_.cancel();
-  queue_.clear();
-  // Pending operations end with operation_aborted and find the state Closed.
-  beast::get_lowest_layer(ws_).close();
+  deadline_.cancel();
+  if (linger && socket().is_open() && (write_in_flight_ || !pending_.empty())) {
+    // What is queued ends with a close frame: write it, then close (within a time limit).
+    linger_ = true;
+    startDeadline(options_.handshake_timeout);
+    flush();
+  } else {
+    // Pending operations end with operation_aborted and find the state Closed.
+    closeSocket();
+  }
   deliver(ClosedEvent{code, std::move(reason)});
+}
+
+void WebSocketConnection::closeSocket() {
+  pending_.clear();
+  beast::error_code ignored;
+  if (socket().is_open()) {
+    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket().close(ignored);
+  }
+  deadline_.cancel();
+  ping_timer_.cancel();
 }
 
 void WebSocketConnection::setHandler(rpc::MessageTransport::Handler& handler) {
@@ -547,15 +745,13 @@ void WebSocketConnection::setHandler(rpc::MessageTransport::Handler& handler) {
   }
 }
 
-void WebSocketConnection::send(std::string message) {
+void WebSocketConnection::send(std::string_view message) {
   assertThread();
   if (close_requested_ || state_ == State::Closing || state_ == State::Closed) {
     return;
   }
-  queue_.push_back(std::move(message));
-  if (state_ == State::Open && !writing_) {
-    doWrite();
-  }
+  queueFrame(ws::Opcode::Text, message);
+  scheduleFlush();
 }
 
 void WebSocketConnection::close(uint16_t code, std::string reason) {
@@ -563,29 +759,28 @@ void WebSocketConnection::close(uint16_t code, std::string reason) {
   if (close_requested_ || state_ == State::Closed) {
     return;
   }
-  if (!isSendableCloseCode(code)) {
+  if (!ws::isSendableCloseCode(code)) {
     CATALYST_BUG("close() with a code a WebSocket peer may not receive; sending 1000");
     code = rpc::kCloseNormal;
   }
   close_requested_ = true;
   close_code_ = code;
-  close_reason_ = truncateUtf8(std::move(reason), kMaxCloseReasonBytes);
+  close_reason_ = truncateUtf8(std::move(reason), ws::kMaxCloseReasonBytes);
   // Only onClosed() follows a close().
   events_.clear();
-  if (state_ == State::Open && !writing_) {
+  if (state_ == State::Open) {
     startClose();
   }
-  // Otherwise open() or the last onWrite() starts it.
+  // Otherwise open() starts it.
 }
 
 void WebSocketConnection::detach() {
   detached_ = true;
   handler_ = nullptr;
   events_.clear();
-  queue_.clear();
   state_ = State::Closed;
-  ping_timer_.cancel();
-  beast::get_lowest_layer(ws_).close();
+  linger_ = false;
+  closeSocket();
 }
 
 void WebSocketConnection::deliverMessage(std::string_view data, bool is_text) {
@@ -617,7 +812,7 @@ void WebSocketConnection::dispatch(Event& event) {
     }
   } else if (auto* too_large = std::get_if<TooLargeEvent>(&event)) {
     if (!close_requested_) {
-      handler_->onMessageTooLarge(too_large->size_so_far, too_large->limit);
+      handler_->onMessageTooLarge(too_large->size, too_large->limit);
     }
   } else if (auto* closed = std::get_if<ClosedEvent>(&event)) {
     handler_->onClosed(closed->code, std::move(closed->reason));
@@ -641,7 +836,7 @@ rpc::MessageTransportPtr acceptWebSocket(event::Dispatcher& dispatcher, tcp::soc
   event::DispatcherImpl& impl = event::asImpl(dispatcher);
   CATALYST_ASSERT(impl.isThreadSafe(), "acceptWebSocket runs on the dispatcher's thread");
   auto connection = std::make_shared<WebSocketConnection>(impl, std::move(socket), options);
-  connection->accept(std::move(request));
+  connection->accept(request);
   return std::make_unique<WebSocketTransport>(std::move(connection));
 }
 

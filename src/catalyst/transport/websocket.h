@@ -5,17 +5,22 @@
 // (taking over an upgraded /rpc connection) is in websocket_impl.h.
 //
 // What the transports do, on both sides:
-//  - Send text messages only, one per send(), in order, with one write outstanding; messages
-//    sent before the handshake completed wait for it. No subprotocol is offered, and the
-//    server accepts without one and never names one in its 101 (browsers would fail).
-//    permessage-deflate is neither offered nor accepted.
+//  - Send text messages only, one per send(), in order, with one write outstanding: what is
+//    sent while a write is in flight, or in one turn of the loop, leaves together in the next
+//    write (one system call for many small messages); messages sent before the handshake
+//    completed wait for it. No subprotocol is offered, and the server accepts without one and
+//    never names one in its 101 (browsers would fail). permessage-deflate is neither offered
+//    nor accepted.
 //  - Deliver text and binary messages (is_text = false: the session aborts). Fragmented
 //    messages arrive reassembled. Messages that arrive before setHandler() are held (without a
 //    bound) and delivered from a later turn of the loop, never from inside setHandler().
-//  - A message over max_message_bytes is not read further (at most max_message_bytes + 1 bytes
-//    of it are buffered): onMessageTooLarge(), after which the transport reads nothing more but
-//    still sends what the session sends, and close() still works (["abort", ...], then close
-//    3000). Beast's own limit, which would fail the connection with 1009, is off.
+//  - A message over max_message_bytes is found by its frame headers and never buffered:
+//    onMessageTooLarge() with the size they declare; from then on every data frame is skipped
+//    unread (control frames still count), and the transport still sends what the session
+//    sends, and close() still works (["abort", ...], then close 3000).
+//  - A peer that breaks RFC 6455 (unmasked client frames, reserved bits, bad opcodes or
+//    lengths, fragmented control frames, text that is not UTF-8, ...) gets a close frame with
+//    1002 (1007 for UTF-8) and is reported as onClosed(1006, "WebSocket protocol error: ...").
 //  - Keepalive: when nothing has arrived for ping_interval, a WebSocket ping; if nothing (pong
 //    or anything else) arrives within pong_timeout after it, the connection is dropped:
 //    onClosed(1006, "no pong within <n>ms"). Peer pings are answered.

@@ -186,7 +186,7 @@ TEST_F(RpcEndpointTest, MessagePastTheSizeCap) {
   bad.sendText(big);
   std::optional<std::string> got = bad.read();
   ASSERT_TRUE(got);
-  EXPECT_EQ(got->rfind(R"(["abort",["error","Error","message of more than )", 0), 0u) << *got;
+  EXPECT_EQ(got->rfind(R"(["abort",["error","Error","message of at least )", 0), 0u) << *got;
   EXPECT_NE(got->find("over the limit of 4096"), std::string::npos) << *got;
   EXPECT_FALSE(bad.read());
   EXPECT_EQ(bad.closeCode(), 3000);
