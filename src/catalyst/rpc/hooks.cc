@@ -1,5 +1,6 @@
 #include "catalyst/rpc/hooks.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace catalyst::rpc {
@@ -78,6 +79,19 @@ void collectPromises(Value& v, std::vector<Value*>& slots) {
 }
 
 } // namespace
+
+bool hasPromises(const Value& v) {
+  if (const Stub* s = v.as<Stub>()) {
+    return s->hook() && s->hook()->isPromise();
+  }
+  if (const Array* a = v.as<Array>()) {
+    return std::any_of(a->begin(), a->end(), [](const Value& e) { return hasPromises(e); });
+  }
+  if (const Object* o = v.as<Object>()) {
+    return std::any_of(o->begin(), o->end(), [](const Member& m) { return hasPromises(m.value); });
+  }
+  return false;
+}
 
 std::string joinPath(const Path& path) {
   std::string out;

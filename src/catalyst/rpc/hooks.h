@@ -99,4 +99,7 @@ StubHookPtr hookFor(Value value);
 // value; rejects with the first rejection.
 Promise<Array> awaitPromises(Array values);
 
+// Whether `v` holds a promise stub anywhere (what awaitPromises would wait for).
+bool hasPromises(const Value& v);
+
 } // namespace catalyst::rpc

@@ -6,8 +6,10 @@
 #include <unordered_map>
 #include <utility>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
+#include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -132,7 +134,8 @@ class SessionCore : public std::enable_shared_from_this<SessionCore>,
                     public MessageTransport::Handler {
 public:
   SessionCore(MessageTransport& transport, Stub main, SessionOptions options)
-      : transport_(transport), options_(options) {
+      : transport_(transport), options_(options),
+        parser_(bj::storage_ptr(), parseOptions(options)) {
     exports_[0] = Export{main ? main.hook()
                               : std::make_shared<ErrorHook>(
                                     makeError("Error", "This connection has no main object.")),
@@ -213,8 +216,16 @@ private:
   void devaluateStub(const StubHookPtr& hook, std::string& out);
   int64_t exportHook(StubHookPtr hook);
 
+  static bj::parse_options parseOptions(const SessionOptions& options) {
+    bj::parse_options opts;
+    opts.max_depth = static_cast<std::size_t>(options.max_depth);
+    return opts;
+  }
+
   MessageTransport& transport_;
   SessionOptions options_;
+  // Reused for every message, so its own stack is allocated once.
+  bj::parser parser_;
   std::unordered_map<int64_t, Export> exports_;
   std::unordered_map<int64_t, Import> imports_;
   int64_t next_peer_push_ = 1;
@@ -334,10 +345,15 @@ void SessionCore::onMessage(std::string_view message, bool is_text) {
               std::to_string(options_.max_message_bytes));
     return;
   }
-  bj::parse_options opts;
-  opts.max_depth = static_cast<std::size_t>(options_.max_depth);
+  // The parsed tree lives only while the message is handled (evaluation copies what it keeps
+  // into Values): it is built in a monotonic arena that starts on the stack, so a small message
+  // costs no allocation for its DOM.
+  alignas(std::max_align_t) unsigned char arena[4096];
+  bj::monotonic_resource resource(arena, sizeof arena);
+  parser_.reset(&resource);
   boost::system::error_code ec;
-  bj::value parsed = bj::parse(message, ec, {}, opts);
+  parser_.write(message.data(), message.size(), ec);
+  bj::value parsed = ec ? bj::value() : parser_.release();
   if (ec) {
     abortWith(ec == bj::error::too_deep
                   ? "message nested deeper than " + std::to_string(options_.max_depth)
@@ -523,6 +539,14 @@ void SessionCore::onResolve(const bj::array& msg, bool reject) {
       hook->resolved_ = std::make_shared<ErrorHook>(value);
     }
     resolver.reject(value);
+    return;
+  }
+  if (!hasPromises(value)) {
+    // Nothing to await (the common case): what the general path below does, at once.
+    if (hook) {
+      hook->resolved_ = hookFor(value);
+    }
+    resolver.resolve(std::move(value));
     return;
   }
   // Promises inside the resolution are awaited before it is delivered.
