@@ -30,29 +30,20 @@ namespace {
 
 using namespace catalyst; // NOLINT(google-build-using-namespace)
 
-// Issues `calls` sequential add() calls, each after the previous answered; then runs `done`.
-void sequential(const rpc::Stub& main, int calls, std::function<void(bool)> done) {
-  auto remaining = std::make_shared<int>(calls);
-  auto step = std::make_shared<std::function<void()>>();
-  *step = [main, remaining, step, done]() {
-    if (*remaining == 0) {
-      done(true);
-      *step = nullptr; // break the cycle
-      return;
+// Issues `calls` sequential add() calls, each after the previous answered, as an application
+// would write it (a coroutine awaiting each call); settles with whether every answer was right.
+rpc::Promise<bool> sequential(rpc::Stub main, int calls) {
+  for (int i = 0; i < calls; ++i) {
+    rpc::Array args; // not a braced list: GCC 12 miscompiles those inside coroutines
+    args.emplace_back(i);
+    args.emplace_back(1);
+    const rpc::Value answer = co_await rpc::pull(main.call("add", std::move(args)));
+    if (answer != rpc::Value(i + 1)) {
+      std::cerr << "rpc_bench_client: bad answer: " << answer.debugString() << "\n";
+      co_return false;
     }
-    const int i = (*remaining)--;
-    rpc::pull(main.call("add", {i, 1})).then([step, done, i](const rpc::Settled<rpc::Value>& s) {
-      if (!s.ok() || *s.value != rpc::Value(i + 1)) {
-        std::cerr << "rpc_bench_client: bad answer: "
-                  << (s.ok() ? s.value->debugString() : s.error.debugString()) << "\n";
-        done(false);
-        *step = nullptr;
-        return;
-      }
-      (*step)();
-    });
-  };
-  (*step)();
+  }
+  co_return true;
 }
 
 // Issues all `calls` add() calls at once; runs `done` once all have answered.
@@ -140,8 +131,11 @@ int main(int argc, char** argv) {
     }
     client = std::move(*c);
     rpc::Stub main = client->main();
-    sequential(main, warmup, [&, main](bool warm_ok) {
-      if (!warm_ok) {
+    sequential(main, warmup).then([&, main](const rpc::Settled<bool>& warm) {
+      if (!warm.ok() || !*warm.value) {
+        if (!warm.ok()) {
+          std::cerr << "rpc_bench_client: " << warm.error.debugString() << "\n";
+        }
         dispatcher->exit();
         return;
       }
@@ -152,7 +146,12 @@ int main(int argc, char** argv) {
         dispatcher->exit();
       };
       if (mode == "sequential") {
-        sequential(main, calls, finish);
+        sequential(main, calls).then([&, finish](const rpc::Settled<bool>& done) {
+          if (!done.ok()) {
+            std::cerr << "rpc_bench_client: " << done.error.debugString() << "\n";
+          }
+          finish(done.ok() && *done.value);
+        });
       } else {
         pipelined(main, calls, finish);
       }

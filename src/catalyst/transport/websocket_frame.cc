@@ -140,11 +140,8 @@ void appendFrame(std::string& out, Opcode opcode, std::string_view payload, cons
     n += 4;
   }
   const std::size_t start = out.size();
-  out.resize(start + n + payload.size());
-  std::memcpy(out.data() + start, header, n);
-  if (!payload.empty()) {
-    std::memcpy(out.data() + start + n, payload.data(), payload.size());
-  }
+  out.append(reinterpret_cast<const char*>(header), n);
+  out.append(payload);
   if (key != nullptr) {
     uint8_t k[4];
     std::memcpy(k, key, 4);
