@@ -177,6 +177,24 @@ StubHookPtr TargetHook::call(Path path, Array args) {
     }
     method = *name;
   }
+  if (std::none_of(args.begin(), args.end(), [](const Value& v) { return hasPromises(v); })) {
+    // Nothing to await (the common case): the method runs now, as it would below, and a
+    // result that is already there becomes the hook itself rather than a settled promise.
+    Promise<Value> result;
+    try {
+      result = target_->call(method, Args(std::move(args)));
+    } catch (const RpcError& e) {
+      return std::make_shared<ErrorHook>(e.value());
+    } catch (const std::exception& e) {
+      return std::make_shared<ErrorHook>(makeError("Error", e.what()));
+    }
+    if (!result.settled()) {
+      return std::make_shared<PromiseHook>(toHook(result));
+    }
+    const Settled<Value>& outcome = result.outcome();
+    return outcome.ok() ? hookFor(*outcome.value)
+                        : StubHookPtr(std::make_shared<ErrorHook>(outcome.error));
+  }
   auto [out, r] = Promise<Value>::make();
   TargetPtr target = target_;
   awaitPromises(std::move(args)).then([target, method, r = r](const Settled<Array>& s) {

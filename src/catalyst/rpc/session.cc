@@ -94,6 +94,68 @@ std::optional<int64_t> asId(const bj::value& v) {
   return std::nullopt;
 }
 
+// The two messages every call brings in their tightest spelling, ["pull",N] and
+// ["release",N,M] (what capnweb and we send): recognized without building a DOM. Anything
+// else, including the same messages spelled otherwise (spaces, signs, exponents, leading zeros,
+// more than 15 digits), goes through the JSON parser.
+struct ControlMessage {
+  bool release = false;
+  int64_t id = 0;
+  int64_t count = 0;
+};
+
+// Reads a non-negative integer of 1-15 digits, no leading zero, at `text[at]`.
+std::optional<int64_t> readSmallId(std::string_view text, std::size_t& at) {
+  std::size_t digits = 0;
+  int64_t value = 0;
+  while (at + digits < text.size() && text[at + digits] >= '0' && text[at + digits] <= '9') {
+    value = value * 10 + (text[at + digits] - '0');
+    if (++digits > 15) {
+      return std::nullopt;
+    }
+  }
+  if (digits == 0 || (digits > 1 && text[at] == '0')) {
+    return std::nullopt;
+  }
+  at += digits;
+  return value;
+}
+
+std::optional<ControlMessage> parseControlMessage(std::string_view text) {
+  constexpr std::string_view kPull = "[\"pull\",";
+  constexpr std::string_view kRelease = "[\"release\",";
+  ControlMessage m;
+  std::size_t at = 0;
+  if (text.starts_with(kPull)) {
+    at = kPull.size();
+  } else if (text.starts_with(kRelease)) {
+    at = kRelease.size();
+    m.release = true;
+  } else {
+    return std::nullopt;
+  }
+  const std::optional<int64_t> id = readSmallId(text, at);
+  if (!id) {
+    return std::nullopt;
+  }
+  m.id = *id;
+  if (m.release) {
+    if (at >= text.size() || text[at] != ',') {
+      return std::nullopt;
+    }
+    ++at;
+    const std::optional<int64_t> count = readSmallId(text, at);
+    if (!count) {
+      return std::nullopt;
+    }
+    m.count = *count;
+  }
+  if (at + 1 != text.size() || text[at] != ']') {
+    return std::nullopt;
+  }
+  return m;
+}
+
 double asNumber(const bj::value& v) {
   if (v.is_int64()) {
     return static_cast<double>(v.as_int64());
@@ -198,6 +260,8 @@ private:
   void dispatch(const bj::array& msg);
   void onPush(const bj::array& msg, bool stream);
   void onPull(const bj::array& msg);
+  void pullExport(int64_t id);
+  void releaseExport(int64_t id, int64_t count);
   void onRelease(const bj::array& msg);
   void onResolve(const bj::array& msg, bool reject);
   void onAbort(const bj::array& msg);
@@ -345,6 +409,18 @@ void SessionCore::onMessage(std::string_view message, bool is_text) {
               std::to_string(options_.max_message_bytes));
     return;
   }
+  if (const std::optional<ControlMessage> control = parseControlMessage(message)) {
+    try {
+      if (control->release) {
+        releaseExport(control->id, control->count);
+      } else {
+        pullExport(control->id);
+      }
+    } catch (const ProtocolError& e) {
+      abortWith(e.message);
+    }
+    return;
+  }
   // The parsed tree lives only while the message is handled (evaluation copies what it keeps
   // into Values): it is built in a monotonic arena that starts on the stack, so a small message
   // costs no allocation for its DOM.
@@ -443,6 +519,14 @@ void SessionCore::onPull(const bj::array& msg) {
   answer(*id);
 }
 
+void SessionCore::pullExport(int64_t id) {
+  // As onPull() for ["pull",id] (the ID printed as the JSON text had it).
+  if (exports_.count(id) == 0) {
+    throw ProtocolError{"no such export ID: " + std::to_string(id)};
+  }
+  answer(id);
+}
+
 void SessionCore::answer(int64_t id) {
   Export& e = exports_.at(id);
   if (e.pulled) {
@@ -451,7 +535,7 @@ void SessionCore::answer(int64_t id) {
   e.pulled = true;
   ++pending_pulls_;
   std::weak_ptr<SessionCore> weak = weak_from_this();
-  e.hook->pull().then([weak, id](const Settled<Value>& s) {
+  auto deliver = [weak, id](const Settled<Value>& s) {
     auto self = weak.lock();
     if (!self || self->broken_) {
       return;
@@ -473,7 +557,13 @@ void SessionCore::answer(int64_t id) {
         d.resolve(true);
       }
     }
-  });
+  };
+  Promise<Value> pulled = e.hook->pull();
+  if (pulled.settled()) {
+    deliver(pulled.outcome()); // at once: no waiter to allocate
+  } else {
+    pulled.then(std::move(deliver));
+  }
 }
 
 void SessionCore::onRelease(const bj::array& msg) {
@@ -492,6 +582,25 @@ void SessionCore::onRelease(const bj::array& msg) {
   }
   it->second.refcount -= *count;
   if (it->second.refcount == 0 && *id != 0) {
+    exports_.erase(it); // the hook goes; a target whose last reference this was is destroyed
+  }
+}
+
+void SessionCore::releaseExport(int64_t id, int64_t count) {
+  // As onRelease() for ["release",id,count] (the numbers printed as the JSON text had them).
+  auto it = exports_.find(id);
+  if (it == exports_.end()) {
+    throw ProtocolError{"no such export ID: " + std::to_string(id)};
+  }
+  if (count < 1) {
+    throw ProtocolError{"bad release count: " + std::to_string(count)};
+  }
+  if (count > it->second.refcount) {
+    throw ProtocolError{"release of export " + std::to_string(id) + " by " + std::to_string(count) +
+                        " would make its count negative"};
+  }
+  it->second.refcount -= count;
+  if (it->second.refcount == 0 && id != 0) {
     exports_.erase(it); // the hook goes; a target whose last reference this was is destroyed
   }
 }

@@ -225,6 +225,51 @@ TEST_F(ServerSessionTest, AbortOnNegativeReleaseCount) {
   exchange({R"(["push",["pipeline",0,["hello"],["x"]]])"});
   expectAbort(R"(["release",1,2])", "release of export 1 by 2 would make its count negative");
 }
+// ["pull",N] and ["release",N,M] in their tightest spelling skip the JSON parser; every other
+// spelling of the same message goes through it. Both must behave alike.
+TEST_F(ServerSessionTest, PullAndReleaseBehaveAlikeInEverySpelling) {
+  // Export IDs 1-4, one push each, pulled in four spellings of ["pull",N].
+  const std::string pulls[] = {R"(["pull",1])", R"([ "pull" , 2 ])", R"(["pull",3.0])",
+                               R"(["pull",4e0])"};
+  for (int id = 1; id <= 4; ++id) {
+    EXPECT_EQ(exchange({R"(["push",["pipeline",0,["hello"],["x"]]])", pulls[id - 1]}),
+              V{"[\"resolve\"," + std::to_string(id) + ",\"Hello, x!\"]"})
+        << pulls[id - 1];
+  }
+  // And released in four spellings of ["release",N,1]: each one goes.
+  EXPECT_EQ(exchange({R"(["release",1,1])", R"([ "release" ,2, 1 ])", R"(["release",3,1.0])",
+                      R"(["release",4e0,1])"}),
+            V{});
+  EXPECT_FALSE(session_.broken());
+  expectAbort(R"(["pull",4])", "no such export ID: 4");
+}
+TEST_F(ServerSessionTest, AbortOnUnknownPullIdSpelledLoosely) {
+  expectAbort(R"([ "pull", 5 ])", "no such export ID: 5");
+}
+TEST_F(ServerSessionTest, AbortOnZeroReleaseCount) {
+  exchange({R"(["push",["pipeline",0,["hello"],["x"]]])"});
+  expectAbort(R"(["release",1,0])", "bad release count: 0");
+}
+TEST_F(ServerSessionTest, AbortOnZeroReleaseCountSpelledLoosely) {
+  exchange({R"(["push",["pipeline",0,["hello"],["x"]]])"});
+  expectAbort(R"(["release",1, 0])", "bad release count: 0");
+}
+TEST_F(ServerSessionTest, NearMissesOfTheShortFormsAreParsedInFull) {
+  // Leading zeros, signs, 16 digits, a missing bracket, trailing bytes: not the short form;
+  // what the JSON parser makes of them decides.
+  expectAbort(R"(["pull",01])", "SyntaxError: message is not valid JSON (syntax error)");
+}
+TEST_F(ServerSessionTest, ShortFormWithTrailingBytesIsNotJson) {
+  expectAbort(R"(["pull",1]x)", "SyntaxError: message is not valid JSON (extra data)");
+}
+TEST_F(ServerSessionTest, ShortFormWithAHugeIdIsParsedInFull) {
+  expectAbort(R"(["pull",1234567890123456])", "no such export ID: 1234567890123456");
+}
+TEST_F(ServerSessionTest, ShortFormWithANegativeCountIsParsedInFull) {
+  exchange({R"(["push",["pipeline",0,["hello"],["x"]]])"});
+  expectAbort(R"(["release",1,-1])", "bad release count: -1");
+}
+
 TEST(SessionLimitsTest, APeerThatNeverReleasesIsCutOffAtTheExportLimit) {
   FrameTransport t;
   SessionOptions options;
