@@ -593,6 +593,11 @@ Result<std::vector<state::UpdateItem>> updateBatchFromValue(const rpc::Value& up
     if (!item) {
       return item.error();
     }
+    // Items of a batch mostly share their path ([sender, ..., origin] of one origin): they
+    // share one list too, so the Adj-RIB-In keeps one per run of equal paths, not one per route.
+    if (!items.empty() && items.back().node_path == item->node_path) {
+      item->node_path = items.back().node_path;
+    }
     items.push_back(std::move(*item));
   }
   return items;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "catalyst/common/result.h"
+#include "catalyst/state/node_path.h"
 
 namespace catalyst::state {
 
@@ -68,9 +69,9 @@ struct RouteKeyHash {
 
 // One candidate path learned from a neighbour (an Adj-RIB-In entry).
 struct LearnedPath {
-  Route route;                        // as the neighbour advertised it
-  std::string peer;                   // the neighbour it came from
-  std::vector<std::string> node_path; // [peer, ..., origin]
+  Route route;        // as the neighbour advertised it
+  std::string peer;   // the neighbour it came from
+  NodePath node_path; // [peer, ..., origin]
   std::string origin_node;
   bool is_stale = false;
 
@@ -92,7 +93,7 @@ struct UpdateItem {
   enum class Action { Add, Remove };
   Action action = Action::Add;
   Route route;
-  std::vector<std::string> node_path; // [sender, ..., origin]
+  NodePath node_path; // [sender, ..., origin]
   std::string origin_node;
 
   bool operator==(const UpdateItem&) const = default;

@@ -30,6 +30,38 @@ private:
   std::map<std::string, std::vector<UpdateItem>> items_;
 };
 
+// The node paths this node advertises: [self], and [self] followed by a best path. Routes
+// mostly share their best path's list (state::NodePath), and then share the advertised one too.
+class PathMaker {
+public:
+  explicit PathMaker(const std::string& self) : self_(self) {}
+
+  const state::NodePath& own() {
+    if (own_.empty()) {
+      own_ = state::NodePath{self_};
+    }
+    return own_;
+  }
+
+  const state::NodePath& via(const state::NodePath& tail) {
+    if (made_.empty() || !tail.sharesWith(tail_)) {
+      std::vector<std::string> ids;
+      ids.reserve(tail.size() + 1);
+      ids.push_back(self_);
+      ids.insert(ids.end(), tail.begin(), tail.end());
+      made_ = state::NodePath(std::move(ids));
+      tail_ = tail;
+    }
+    return made_;
+  }
+
+private:
+  const std::string& self_;
+  state::NodePath own_;
+  state::NodePath tail_;
+  state::NodePath made_;
+};
+
 std::vector<const state::Peer*> connectedPeers(const state::NodeState& s) {
   std::vector<const state::Peer*> out;
   for (const auto& [name, peer] : s.peers()) {
@@ -54,17 +86,15 @@ state::Route asAdvertised(const state::NodeState& s, const state::RouteKey& key,
   return route;
 }
 
-UpdateItem localAdd(const state::NodeState& s, const state::Route& route) {
-  return UpdateItem{UpdateItem::Action::Add,
-                    asAdvertised(s, {route.name, s.self().name}, route),
-                    {s.self().name},
-                    s.self().name};
+UpdateItem localAdd(const state::NodeState& s, const state::Route& route, PathMaker& paths) {
+  return UpdateItem{UpdateItem::Action::Add, asAdvertised(s, {route.name, s.self().name}, route),
+                    paths.own(), s.self().name};
 }
 
-UpdateItem withdrawal(const state::NodeState& s, const state::RouteKey& key) {
+UpdateItem withdrawal(const state::RouteKey& key, PathMaker& paths) {
   state::Route route;
   route.name = key.name;
-  return UpdateItem{UpdateItem::Action::Remove, std::move(route), {s.self().name}, key.origin_node};
+  return UpdateItem{UpdateItem::Action::Remove, std::move(route), paths.own(), key.origin_node};
 }
 
 // Whether `best` may be sent to `peer` (split horizon and loop prevention).
@@ -73,23 +103,19 @@ bool exportable(const state::LearnedPath& best, const std::string& peer) {
          std::find(best.node_path.begin(), best.node_path.end(), peer) == best.node_path.end();
 }
 
-UpdateItem learnedAdd(const state::NodeState& s, const state::LearnedPath& best) {
-  UpdateItem item{UpdateItem::Action::Add,
-                  asAdvertised(s, best.key(), best.route),
-                  {s.self().name},
-                  best.origin_node};
-  item.node_path.insert(item.node_path.end(), best.node_path.begin(), best.node_path.end());
-  return item;
+UpdateItem learnedAdd(const state::NodeState& s, const state::LearnedPath& best, PathMaker& paths) {
+  return UpdateItem{UpdateItem::Action::Add, asAdvertised(s, best.key(), best.route),
+                    paths.via(best.node_path), best.origin_node};
 }
 
-void fullTable(const state::NodeState& s, const state::Peer& peer, Outbox& out) {
+void fullTable(const state::NodeState& s, const state::Peer& peer, Outbox& out, PathMaker& paths) {
   for (const auto& [name, local] : s.localRoutes()) {
-    out.add(peer.info.name, localAdd(s, local.route));
+    out.add(peer.info.name, localAdd(s, local.route, paths));
   }
   for (const state::RouteKey& key : s.learnedKeysSorted()) {
     const state::LearnedPath* best = s.findBest(key);
     if (best != nullptr && exportable(*best, peer.info.name)) {
-      out.add(peer.info.name, learnedAdd(s, *best));
+      out.add(peer.info.name, learnedAdd(s, *best, paths));
     }
   }
 }
@@ -100,16 +126,17 @@ std::vector<control::Effect> PeerAdvertiserPlugin::evaluate(const state::NodeSta
                                                             const state::StateDelta& change,
                                                             const control::Event& event) const {
   Outbox out;
+  PathMaker paths(committed.self().name);
   const std::vector<const state::Peer*> peers = connectedPeers(committed);
 
   for (const state::DeltaOp& o : change.ops) {
     if (const auto* up = std::get_if<state::op::UpsertLocalRoute>(&o)) {
       for (const state::Peer* p : peers) {
-        out.add(p->info.name, localAdd(committed, up->route.route));
+        out.add(p->info.name, localAdd(committed, up->route.route, paths));
       }
     } else if (const auto* rm = std::get_if<state::op::RemoveLocalRoute>(&o)) {
       for (const state::Peer* p : peers) {
-        out.add(p->info.name, withdrawal(committed, {rm->name, committed.self().name}));
+        out.add(p->info.name, withdrawal({rm->name, committed.self().name}, paths));
       }
     } else if (const auto* sel = std::get_if<state::op::SelectBest>(&o)) {
       const state::LearnedPath* best = committed.findBest(sel->key);
@@ -119,12 +146,12 @@ std::vector<control::Effect> PeerAdvertiserPlugin::evaluate(const state::NodeSta
       // Excluded peers get a withdrawal; the session layer's Adj-RIB-Out drops the ones for
       // routes a peer was never sent (peering/adj_rib_out.h).
       for (const state::Peer* p : peers) {
-        out.add(p->info.name, exportable(*best, p->info.name) ? learnedAdd(committed, *best)
-                                                              : withdrawal(committed, sel->key));
+        out.add(p->info.name, exportable(*best, p->info.name) ? learnedAdd(committed, *best, paths)
+                                                              : withdrawal(sel->key, paths));
       }
     } else if (const auto* clr = std::get_if<state::op::ClearBest>(&o)) {
       for (const state::Peer* p : peers) {
-        out.add(p->info.name, withdrawal(committed, clr->key));
+        out.add(p->info.name, withdrawal(clr->key, paths));
       }
     }
   }
@@ -132,7 +159,7 @@ std::vector<control::Effect> PeerAdvertiserPlugin::evaluate(const state::NodeSta
   if (const auto* up = std::get_if<control::ev::PeerSessionUp>(&event)) {
     const state::Peer* peer = committed.findPeer(up->peer);
     if (peer != nullptr && peer->status == state::ConnectionStatus::Connected) {
-      fullTable(committed, *peer, out);
+      fullTable(committed, *peer, out, paths);
       std::vector<control::Effect> effects = std::move(out).effects();
       effects.emplace_back(control::fx::EndOfTable{up->peer});
       return effects;
