@@ -71,17 +71,17 @@ const LearnedPath* NodeState::findPath(const std::string& peer, const RouteKey& 
 
 const LearnedPath* NodeState::findBest(const RouteKey& key) const {
   auto it = learned_.find(key);
-  if (it == learned_.end() || !it->second.best) {
+  if (it == learned_.end()) {
     return nullptr;
   }
-  return it->second.path(*it->second.best);
+  return it->second.bestPath();
 }
 
 std::vector<RouteKey> NodeState::learnedKeysSorted() const {
   std::vector<RouteKey> keys;
   keys.reserve(learned_.size());
   for (const auto& [key, route] : learned_) {
-    if (route.best) {
+    if (route.hasBest()) {
       keys.push_back(key);
     }
   }
@@ -159,13 +159,18 @@ bool NodeState::applyOne(const DeltaOp& o) {
         } else if constexpr (std::is_same_v<T, op::RemoveService>) {
           return services_.erase(v.name) > 0;
         } else if constexpr (std::is_same_v<T, op::UpsertPath>) {
-          Paths& paths = learned_[v.path.key()].paths;
+          LearnedRoute& route = learned_[v.path.key()];
+          Paths& paths = route.paths;
           auto at = lowerBound(paths, v.path.peer);
+          const auto index = static_cast<int32_t>(at - paths.begin());
           if (at != paths.end() && at->peer == v.path.peer) {
-            paths[static_cast<std::size_t>(at - paths.begin())] = v.path;
+            paths[static_cast<std::size_t>(index)] = v.path;
           } else {
             paths.insert(at, v.path);
             ++path_count_;
+            if (route.best >= index) {
+              ++route.best; // the best path moved up one place
+            }
           }
           return true;
         } else if constexpr (std::is_same_v<T, op::RemovePath>) {
@@ -178,10 +183,17 @@ bool NodeState::applyOne(const DeltaOp& o) {
           if (at == paths.end() || at->peer != v.peer) {
             return false;
           }
+          const auto index = static_cast<int32_t>(at - paths.begin());
           paths.erase(at);
           --path_count_;
+          int32_t& best = it->second.best;
+          if (best == index) {
+            best = LearnedRoute::kBestGone;
+          } else if (best > index) {
+            --best;
+          }
           // The entry stays while the Loc-RIB still names a neighbour; ClearBest removes it.
-          if (paths.empty() && !it->second.best) {
+          if (paths.empty() && !it->second.hasBest()) {
             learned_.erase(it);
           }
           return true;
@@ -190,18 +202,19 @@ bool NodeState::applyOne(const DeltaOp& o) {
           if (it == learned_.end() || it->second.path(v.peer) == nullptr) {
             return false;
           }
-          if (!it->second.best) {
+          if (!it->second.hasBest()) {
             ++best_count_;
           }
-          it->second.best = v.peer;
+          const Paths& paths = it->second.paths;
+          it->second.best = static_cast<int32_t>(lowerBound(paths, v.peer) - paths.begin());
           allocatePort(v.key);
           return true;
         } else if constexpr (std::is_same_v<T, op::ClearBest>) {
           auto it = learned_.find(v.key);
-          if (it == learned_.end() || !it->second.best) {
+          if (it == learned_.end() || !it->second.hasBest()) {
             return false;
           }
-          it->second.best.reset();
+          it->second.best = LearnedRoute::kNoBest;
           --best_count_;
           if (it->second.paths.empty()) {
             learned_.erase(it);

@@ -41,9 +41,21 @@ public:
 
   // One learned route: every candidate path (Adj-RIB-In) and the chosen one (Loc-RIB).
   struct LearnedRoute {
-    Paths paths;
-    std::optional<std::string> best; // the neighbour whose path is best
+    // `best` when no path is chosen, and when the chosen neighbour's path was removed by an
+    // operation whose delta has not chosen again yet (a delta that removes the best path also
+    // selects or clears the best: PathChanges::emit).
+    static constexpr int32_t kNoBest = -1;
+    static constexpr int32_t kBestGone = -2;
 
+    Paths paths;
+    int32_t best = kNoBest; // the index in `paths` of the best path (Loc-RIB)
+
+    // Whether a best path is chosen (it may be gone within a delta).
+    bool hasBest() const { return best != kNoBest; }
+    // The best path, or nullptr.
+    const LearnedPath* bestPath() const {
+      return best >= 0 ? &paths[static_cast<std::size_t>(best)] : nullptr;
+    }
     // The path `peer` gave, or nullptr.
     const LearnedPath* path(const std::string& peer) const;
     bool operator==(const LearnedRoute&) const = default;

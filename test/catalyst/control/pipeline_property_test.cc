@@ -200,7 +200,7 @@ std::string locRibProblem(const state::NodeState& s) {
   std::size_t best_count = 0;
   std::size_t path_count = 0;
   for (const auto& [key, entry] : s.learned()) {
-    best_count += entry.best ? 1 : 0;
+    best_count += entry.hasBest() ? 1 : 0;
     path_count += entry.paths.size();
   }
   if (best_count != s.bestCount() || path_count != s.pathCount()) {

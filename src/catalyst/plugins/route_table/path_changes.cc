@@ -107,8 +107,7 @@ void PathChanges::emit(state::StateDelta& delta) && {
     for (const PeerChange& change : by_peer) {
       consider(change.path ? &*change.path : nullptr);
     }
-    const state::LearnedPath* best_before =
-        route != nullptr && route->best ? pathOf(*route->best) : nullptr;
+    const state::LearnedPath* best_before = route != nullptr ? route->bestPath() : nullptr;
     std::optional<state::DeltaOp> decision;
     if (best == nullptr) {
       if (best_before != nullptr) {
