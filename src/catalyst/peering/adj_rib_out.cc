@@ -19,7 +19,7 @@ public:
     u64(s.size());
     u64(std::hash<std::string_view>{}(s));
   }
-  template <class T> void opt(const std::optional<T>& v) {
+  template <class Optional> void opt(const Optional& v) {
     u64(v.has_value() ? 1 : 0);
     if (v) {
       one(*v);

@@ -10,6 +10,7 @@
 
 #include "catalyst/common/result.h"
 #include "catalyst/state/node_path.h"
+#include "catalyst/state/rare_string.h"
 
 namespace catalyst::state {
 
@@ -30,14 +31,14 @@ struct Route {
   std::string name;
   std::optional<std::string> endpoint;
   Protocol protocol = Protocol::Http;
-  std::optional<std::string> region;
+  RareString region;
   std::vector<std::string> tags;
   // The data-plane next hop *as advertised by the sender of this record*.
   std::optional<uint16_t> envoy_port;
   std::optional<std::string> envoy_address;
   std::optional<HealthStatus> health_status;
   std::optional<double> response_time_ms;
-  std::optional<std::string> last_checked; // ISO-8601
+  RareString last_checked; // ISO-8601
 
   bool operator==(const Route&) const = default;
 };
