@@ -1,6 +1,8 @@
 #include "catalyst/auth/token.h"
 
+#include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -112,6 +114,27 @@ Result<std::chrono::seconds> parseTtl(std::string_view text) {
     return too_long();
   }
   return std::chrono::seconds(count * unit);
+}
+
+VerifyResult checkTimes(const Claims& claims, int64_t now_unix) {
+  // kClockSkew either way. The claims lie in [0, kMaxNumericDate]; clamping `now` to a wider
+  // range changes no outcome and keeps the arithmetic from overflowing.
+  const int64_t skew = kClockSkew.count();
+  now_unix = std::clamp(now_unix, -kMaxNumericDate, 2 * kMaxNumericDate);
+  if (now_unix > claims.expires_at + skew) {
+    return TokenRejection{TokenError::Expired,
+                          fmt::format("token expired at {} ({} s ago)", claims.expires_at,
+                                      now_unix - claims.expires_at)};
+  }
+  for (auto [name, value] :
+       {std::pair{"nbf", claims.not_before}, std::pair{"iat", claims.issued_at}}) {
+    if (value - skew > now_unix) {
+      return TokenRejection{TokenError::NotYetValid,
+                            fmt::format("token not valid before {} ({}, {} s from now)", value,
+                                        name, value - now_unix)};
+    }
+  }
+  return claims;
 }
 
 } // namespace catalyst::auth

@@ -94,4 +94,9 @@ inline constexpr int64_t kMaxNumericDate = 253'402'300'799;
 // InvalidArgument error whose message quotes the input.
 Result<std::chrono::seconds> parseTtl(std::string_view text);
 
+// The time checks of TokenAuthority::verify(): Expired when now > exp + kClockSkew, NotYetValid
+// when nbf or iat is later than now + kClockSkew; otherwise the claims. For TokenCache, which
+// checks the times of a token it verified before on every call.
+VerifyResult checkTimes(const Claims& claims, int64_t now_unix);
+
 } // namespace catalyst::auth

@@ -672,24 +672,7 @@ VerifyResult TokenAuthority::verify(std::string_view token, int64_t now_unix) co
     *field = *value;
   }
 
-  // Times, with kClockSkew either way. The claims lie in [0, kMaxNumericDate]; clamping `now`
-  // to a wider range changes no outcome and keeps the arithmetic from overflowing.
-  const int64_t skew = kClockSkew.count();
-  now_unix = std::clamp(now_unix, -kMaxNumericDate, 2 * kMaxNumericDate);
-  if (now_unix > claims.expires_at + skew) {
-    return reject(TokenError::Expired,
-                  fmt::format("token expired at {} ({} s ago)", claims.expires_at,
-                              now_unix - claims.expires_at));
-  }
-  for (auto [name, value] :
-       {std::pair{"nbf", claims.not_before}, std::pair{"iat", claims.issued_at}}) {
-    if (value - skew > now_unix) {
-      return reject(TokenError::NotYetValid,
-                    fmt::format("token not valid before {} ({}, {} s from now)", value, name,
-                                value - now_unix));
-    }
-  }
-  return claims;
+  return checkTimes(claims, now_unix);
 }
 
 } // namespace catalyst::auth

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "catalyst/auth/token_cache.h"
 #include "catalyst/control/effect.h"
 #include "catalyst/peering/adj_rib_out.h"
 #include "catalyst/peering/wire.h"
@@ -85,7 +86,8 @@ public:
 
   event::Dispatcher& dispatcher_;
   control::ControlLoop& loop_;
-  const auth::TokenAuthority& tokens_;
+  // Peers present their token with every update batch: its signature is checked once.
+  auth::TokenCache tokens_;
   state::PeerInfo self_;
   rpc::Value self_value_;
   PeeringOptions options_;

@@ -22,6 +22,7 @@
 
 #include "catalyst/auth/base64url.h"
 #include "catalyst/auth/token_authority.h"
+#include "catalyst/auth/token_cache.h"
 
 namespace catalyst::auth {
 namespace {
@@ -725,6 +726,63 @@ TEST_F(TokenAuthorityTest, RefusalMessagesDoNotEchoTheToken) {
       EXPECT_EQ(claims.error().message.find(part), std::string::npos) << claims.error().message;
     }
   }
+}
+
+// TokenCache: the signature of a token is checked once; everything that depends on the time is
+// checked on every call, exactly as TokenAuthority::verify() does.
+TEST(TokenCacheTest, RemembersAVerifiedTokenButChecksItsTimesEveryCall) {
+  TempDir dir;
+  const TokenAuthority authority = load(dir.path());
+  TokenCache cache(authority);
+  const std::string token = mintOk(authority, request("node-b", Role::Peer, seconds(3600)));
+
+  auto first = cache.verify(token, kNow);
+  ASSERT_TRUE(first) << first.error().toString();
+  EXPECT_EQ(cache.hits(), 0u);
+  auto again = cache.verify(token, kNow + 10);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, *first);
+  EXPECT_EQ(cache.hits(), 1u);
+
+  // Expiry and not-before are the authority's, with the same messages.
+  for (const int64_t now : {kNow + 3600 + 31, kNow - 31, kNow + 3600 + 30, kNow - 30}) {
+    const auto from_cache = cache.verify(token, now);
+    const auto direct = authority.verify(token, now);
+    ASSERT_EQ(bool(from_cache), bool(direct)) << now;
+    if (!direct) {
+      EXPECT_EQ(from_cache.error(), direct.error()) << now;
+    } else {
+      EXPECT_EQ(*from_cache, *direct);
+    }
+  }
+  EXPECT_FALSE(cache.verify(token, kNow + 3600 + 31));
+  EXPECT_EQ(cache.verify(token, kNow + 3600 + 31).error().reason, TokenError::Expired);
+}
+
+TEST(TokenCacheTest, RefusedTokensAreNotRememberedAndTheSizeIsBounded) {
+  TempDir dir;
+  const TokenAuthority authority = load(dir.path());
+  TokenCache cache(authority, /*capacity=*/2);
+  std::string token = mintOk(authority, request());
+  std::string forged = token;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A'; // the signature no longer verifies
+  EXPECT_EQ(cache.verify(forged, kNow).error().reason, TokenError::BadSignature);
+  EXPECT_EQ(cache.verify(forged, kNow).error().reason, TokenError::BadSignature);
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.hits(), 0u);
+
+  const std::string a = mintOk(authority, request("node-a"));
+  const std::string b = mintOk(authority, request("node-b"));
+  const std::string c = mintOk(authority, request("node-c"));
+  for (const std::string& t : {a, b, c}) {
+    ASSERT_TRUE(cache.verify(t, kNow));
+  }
+  EXPECT_EQ(cache.size(), 2u); // `a` was forgotten first
+  ASSERT_TRUE(cache.verify(c, kNow));
+  EXPECT_EQ(cache.hits(), 1u);
+  ASSERT_TRUE(cache.verify(a, kNow)); // verified again, not from memory
+  EXPECT_EQ(cache.hits(), 1u);
+  EXPECT_EQ(cache.verify(a, kNow)->subject, "node-a");
 }
 
 } // namespace
