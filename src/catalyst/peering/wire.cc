@@ -80,10 +80,9 @@ Value internalRoute(const state::Route& route, Value peer,
 // fields, nearly always without an error, so no path string is built for them.
 class FieldPath {
 public:
-  // NOLINTNEXTLINE(google-explicit-constructor): a root path is just its name
-  FieldPath(std::string_view root) : name_(root) {}
-  // NOLINTNEXTLINE(google-explicit-constructor)
-  FieldPath(const char* root) : name_(root) {}
+  // A root. Explicit, so that a string never turns into a temporary parent that dies before
+  // the path that points at it: a root is a named object that outlives its children.
+  explicit FieldPath(std::string_view root) : name_(root) {}
   FieldPath(const FieldPath& parent, std::string_view name) : parent_(&parent), name_(name) {}
   FieldPath(const FieldPath& parent, std::size_t index)
       : parent_(&parent), index_(index), is_index_(true) {}
@@ -583,32 +582,35 @@ rpc::Value internalRouteValue(const state::Route& route, const state::PeerInfo& 
 }
 
 Result<state::Route> routeFromValue(const rpc::Value& value, std::string_view path) {
-  return readRoute(value, path, RouteNeeds::FullRecord);
+  const FieldPath root(path);
+  return readRoute(value, root, RouteNeeds::FullRecord);
 }
 
 Result<state::UpdateItem> updateItemFromValue(const rpc::Value& value, std::string_view path) {
-  return readItem(value, path);
+  const FieldPath root(path);
+  return readItem(value, root);
 }
 
 Result<std::vector<state::UpdateItem>> updateBatchFromValue(const rpc::Value& update,
                                                             std::size_t max_items) {
-  auto object = objectAt(update, "update");
+  const FieldPath update_path("update");
+  auto object = objectAt(update, update_path);
   if (!object) {
     return object.error();
   }
+  const FieldPath updates_path("updates");
   const Value* updates = update.find("updates");
   if (updates == nullptr || updates->isUndefined()) {
-    return missing("updates");
+    return missing(updates_path);
   }
   const auto* array = updates->as<rpc::Array>();
   if (array == nullptr) {
-    return expected("updates", "an array");
+    return expected(updates_path, "an array");
   }
   if (array->size() > max_items) {
     return invalidArgument(
         fmt::format("updates: {} items in one update (at most {})", array->size(), max_items));
   }
-  const FieldPath updates_path("updates");
   std::vector<state::UpdateItem> items;
   items.reserve(array->size());
   for (std::size_t i = 0; i < array->size(); ++i) {
@@ -626,7 +628,8 @@ Result<std::vector<state::UpdateItem>> updateBatchFromValue(const rpc::Value& up
   return items;
 }
 
-Result<state::PeerInfo> peerInfoFromValue(const rpc::Value& value, std::string_view path) {
+Result<state::PeerInfo> peerInfoFromValue(const rpc::Value& value, std::string_view root) {
+  const FieldPath path(root);
   auto object = objectAt(value, path);
   if (!object) {
     return object.error();
