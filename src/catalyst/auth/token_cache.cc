@@ -3,7 +3,7 @@
 namespace catalyst::auth {
 
 VerifyResult TokenCache::verify(std::string_view token, int64_t now_unix) {
-  if (auto it = verified_.find(std::string(token)); it != verified_.end()) {
+  if (auto it = verified_.find(token); it != verified_.end()) {
     ++hits_;
     return checkTimes(it->second, now_unix);
   }

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -36,7 +37,14 @@ public:
 private:
   const TokenAuthority& authority_;
   const std::size_t capacity_;
-  std::unordered_map<std::string, Claims> verified_;
+  // Looked up by the token as presented, without copying it (a token is ~400 bytes).
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const noexcept {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  std::unordered_map<std::string, Claims, Hash, std::equal_to<>> verified_;
   std::deque<std::string> order_; // oldest first
   uint64_t hits_ = 0;
 };
