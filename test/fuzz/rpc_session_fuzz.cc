@@ -2,6 +2,11 @@
 // line, fed to a server session (serving the interop API) as if they came from a WebSocket.
 // Any input must end in answers, per-call rejections, or an abort with close 3000; nothing may
 // crash, leak or hang.
+//
+// Differentially, a second session gets the same messages with every ["pull",... and
+// ["release",... spelled with a space after the bracket, which keeps them off the session's
+// fast path for those two messages (they go through the JSON parser): both sessions must send
+// exactly the same messages.
 
 #include <cstddef>
 #include <cstdint>
@@ -22,27 +27,40 @@ public:
   void setHandler(Handler& handler) override { handler_ = &handler; }
   void send(std::string message) override {
     CATALYST_RELEASE_ASSERT(!closed_, "nothing is sent after close");
-    last_ = std::move(message);
+    sent_.push_back(std::move(message));
   }
   void close(uint16_t code, std::string /*reason*/) override {
     CATALYST_RELEASE_ASSERT(code == kCloseRpcAbort, "sessions close with 3000");
     closed_ = true;
   }
   Handler* handler_ = nullptr;
-  std::string last_;
+  std::vector<std::string> sent_;
   bool closed_ = false;
 };
 
 } // namespace
 } // namespace catalyst::rpc
 
+// The same message, spelled so that it is not the tight form of ["pull",N] or ["release",N,M].
+std::string loosened(std::string_view frame) {
+  std::string out(frame);
+  if (frame.starts_with("[\"pull\",") || frame.starts_with("[\"release\",")) {
+    out.insert(1, " ");
+  }
+  return out;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace catalyst::rpc; // NOLINT(google-build-using-namespace)
   const std::string_view input(reinterpret_cast<const char*>(data), size); // NOLINT
-  CaptureTransport transport;
   SessionOptions options;
   options.max_message_bytes = 4096;
+  CaptureTransport transport;
   Session session(transport, makeStub(std::make_shared<catalyst::test::InteropApi>()), options);
+  CaptureTransport parsed_transport;
+  Session parsed(parsed_transport, makeStub(std::make_shared<catalyst::test::InteropApi>()),
+                 options);
+  bool mirrored = true;
   std::size_t start = 0;
   while (start <= input.size()) {
     std::size_t end = input.find('\n', start);
@@ -53,6 +71,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // A frame starting with 0xFF stands for a binary WebSocket message.
     const bool is_text = frame.empty() || static_cast<unsigned char>(frame[0]) != 0xFF;
     transport.handler_->onMessage(frame, is_text);
+    // Mirrored while the loosened spelling (one byte longer) is still under the size cap.
+    mirrored = mirrored && frame.size() < options.max_message_bytes;
+    if (mirrored) {
+      parsed_transport.handler_->onMessage(loosened(frame), is_text);
+      CATALYST_RELEASE_ASSERT(transport.sent_ == parsed_transport.sent_ &&
+                                  transport.closed_ == parsed_transport.closed_,
+                              "the fast path for pull and release answers as the parser does");
+    }
     if (session.broken()) {
       // Broken by our abort (sent last) or by the peer's (nothing sent); closed either way.
       CATALYST_RELEASE_ASSERT(transport.closed_, "a broken session closed its transport");
