@@ -164,6 +164,21 @@ StubHookPtr PayloadHook::get(Path path) {
   return hookFor(std::move(w.value));
 }
 
+namespace {
+
+// `target`'s method `method` with `args`; an exception the method throws rejects the result.
+Promise<Value> invoke(const TargetPtr& target, const std::string& method, Array args) {
+  try {
+    return target->call(method, Args(std::move(args)));
+  } catch (const RpcError& e) {
+    return Promise<Value>::rejected(e.value());
+  } catch (const std::exception& e) {
+    return Promise<Value>::rejected(makeError("Error", e.what()));
+  }
+}
+
+} // namespace
+
 StubHookPtr TargetHook::call(Path path, Array args) {
   if (path.size() > 1) {
     Path parent(path.begin(), path.end() - 1);
@@ -178,16 +193,9 @@ StubHookPtr TargetHook::call(Path path, Array args) {
     method = *name;
   }
   if (std::none_of(args.begin(), args.end(), [](const Value& v) { return hasPromises(v); })) {
-    // Nothing to await (the common case): the method runs now, as it would below, and a
-    // result that is already there becomes the hook itself rather than a settled promise.
-    Promise<Value> result;
-    try {
-      result = target_->call(method, Args(std::move(args)));
-    } catch (const RpcError& e) {
-      return std::make_shared<ErrorHook>(e.value());
-    } catch (const std::exception& e) {
-      return std::make_shared<ErrorHook>(makeError("Error", e.what()));
-    }
+    // Nothing to await (the common case): the method runs now, and a result that is already
+    // there becomes the hook itself rather than a settled promise.
+    Promise<Value> result = invoke(target_, method, std::move(args));
     if (!result.settled()) {
       return std::make_shared<PromiseHook>(toHook(result));
     }
@@ -202,15 +210,7 @@ StubHookPtr TargetHook::call(Path path, Array args) {
       r.reject(s.error);
       return;
     }
-    try {
-      target->call(method, Args(*s.value)).then([r](const Settled<Value>& result) {
-        r.settle(result);
-      });
-    } catch (const RpcError& e) {
-      r.reject(e.value());
-    } catch (const std::exception& e) {
-      r.reject(makeError("Error", e.what()));
-    }
+    invoke(target, method, *s.value).then([r](const Settled<Value>& result) { r.settle(result); });
   });
   return std::make_shared<PromiseHook>(toHook(out));
 }

@@ -255,8 +255,8 @@ TEST_F(ServerSessionTest, AbortOnZeroReleaseCountSpelledLoosely) {
   expectAbort(R"(["release",1, 0])", "bad release count: 0");
 }
 TEST_F(ServerSessionTest, NearMissesOfTheShortFormsAreParsedInFull) {
-  // Leading zeros, signs, 16 digits, a missing bracket, trailing bytes: not the short form;
-  // what the JSON parser makes of them decides.
+  // A leading zero is not the short form: what the JSON parser makes of it decides (here and
+  // in the tests below: trailing bytes, 16 digits, a sign).
   expectAbort(R"(["pull",01])", "SyntaxError: message is not valid JSON (syntax error)");
 }
 TEST_F(ServerSessionTest, ShortFormWithTrailingBytesIsNotJson) {
