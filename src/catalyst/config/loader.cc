@@ -147,6 +147,20 @@ Result<std::chrono::milliseconds> parseUdpIdleTimeout(std::string_view text) {
   return ms;
 }
 
+// A YAML boolean: true or false (in any case).
+Result<bool> parseBool(std::string_view text) {
+  std::string lowered(text);
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lowered == "true") {
+    return true;
+  }
+  if (lowered == "false") {
+    return false;
+  }
+  return invalidArgument("expected true or false (got " + printable(text) + ")");
+}
+
 Result<std::chrono::milliseconds> parseHoldTime(std::string_view text) {
   return parseMillis(text, 3, 86'400'000);
 }
@@ -602,6 +616,7 @@ struct Layer {
   std::optional<std::size_t> dataplane_workers;
   std::optional<std::chrono::milliseconds> dataplane_drain_timeout;
   std::optional<std::chrono::milliseconds> dataplane_udp_idle_timeout;
+  std::optional<bool> dataplane_splice;
   std::optional<std::string> dataplane_bind_address;
   std::optional<std::string> envoy_files_dir;
   std::optional<std::string> envoy_xds_address;
@@ -696,9 +711,9 @@ private:
   }
 
   void readDataPlane(const Value& dataplane) {
-    for (const auto& [key, value] :
-         r_.entries(dataplane, {"mode", "address", "bind_address", "port_range", "workers",
-                                "drain_timeout_ms", "udp_idle_timeout_ms", "envoy", "tls"})) {
+    for (const auto& [key, value] : r_.entries(
+             dataplane, {"mode", "address", "bind_address", "port_range", "workers",
+                         "drain_timeout_ms", "udp_idle_timeout_ms", "splice", "envoy", "tls"})) {
       if (key == "envoy") {
         readEnvoy(value);
       } else if (key == "tls") {
@@ -711,6 +726,12 @@ private:
         layer_.envoy_address = r_.checked(value, checkAddress);
       } else if (key == "port_range") {
         layer_.envoy_port_range = r_.portRanges(value);
+      } else if (key == "splice") {
+        if (!value.node.IsScalar()) {
+          r_.report(value, "expected true or false, got " + describeNode(value.node));
+        } else {
+          layer_.dataplane_splice = r_.parsed<bool>(value, parseBool);
+        }
       } else if (!value.node.IsScalar()) {
         r_.report(value, "expected an integer, got " + describeNode(value.node));
       } else if (key == "workers") {
@@ -1197,6 +1218,7 @@ ConfigResult load(const std::optional<std::string_view>& yaml, const std::string
     overrideWith(config.dataplane_workers, layer->dataplane_workers);
     overrideWith(config.dataplane_drain_timeout, layer->dataplane_drain_timeout);
     overrideWith(config.dataplane_udp_idle_timeout, layer->dataplane_udp_idle_timeout);
+    overrideWith(config.dataplane_splice, layer->dataplane_splice);
     overrideWith(config.dataplane_bind_address, layer->dataplane_bind_address);
     overrideWith(config.envoy.files_dir, layer->envoy_files_dir);
     overrideWith(config.envoy.xds_address, layer->envoy_xds_address);

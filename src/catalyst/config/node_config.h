@@ -92,6 +92,9 @@ struct NodeConfig {
   std::chrono::milliseconds dataplane_drain_timeout{30'000};
   // dataplane.udp_idle_timeout_ms: a UDP flow of the embedded data plane idle this long ends.
   std::chrono::milliseconds dataplane_udp_idle_timeout{60'000};
+  // dataplane.splice: the embedded data plane relays bulk TCP transfers with splice(2) instead
+  // of copying them through a buffer.
+  bool dataplane_splice = false;
   EnvoySettings envoy;                       // dataplane.envoy
   std::optional<DataPlaneTls> dataplane_tls; // dataplane.tls (Envoy modes only)
   std::vector<state::PeerInfo> peers;        // peers; peer_token holds the JWT we present to each

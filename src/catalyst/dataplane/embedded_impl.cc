@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <system_error>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <fmt/format.h>
+#include <netdb.h>
 
 #include "catalyst/common/assert.h"
+#include "catalyst/dataplane/resolver.h"
 #include "catalyst/dataplane/route_entry.h"
 #include "catalyst/dataplane/target.h"
 #include "catalyst/dataplane/worker.h"
@@ -22,21 +22,25 @@ std::size_t resolveWorkerCount(std::size_t configured) {
   return std::max<std::size_t>(1, std::thread::hardware_concurrency());
 }
 
-// The bind address: an IP literal, or a name resolved once, here.
-Result<boost::asio::ip::address> resolveBindAddress(const std::string& text) {
-  boost::system::error_code ec;
-  const boost::asio::ip::address address = boost::asio::ip::make_address(text, ec);
-  if (!ec) {
-    return address;
+// The bind address: an IP literal, or a name resolved once, here (its first address).
+Result<SocketAddress> resolveBindAddress(const std::string& text) {
+  if (std::optional<SocketAddress> literal = SocketAddress::fromLiteral(text, 0)) {
+    return *literal;
   }
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::resolver resolver(io);
-  const auto results = resolver.resolve(text, "", ec);
-  if (ec || results.empty()) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  addrinfo* found = nullptr;
+  const int rc = ::getaddrinfo(text.c_str(), nullptr, &hints, &found);
+  if (rc != 0 || found == nullptr) {
     return unavailable(fmt::format("data plane: cannot resolve the bind address '{}': {}", text,
-                                   ec ? ec.message() : "no address"));
+                                   rc != 0 ? ::gai_strerror(rc) : "no address"));
   }
-  return results.begin()->endpoint().address();
+  SocketAddress address(found->ai_addr, found->ai_addrlen);
+  ::freeaddrinfo(found);
+  address.setPort(0);
+  return address;
 }
 
 } // namespace
@@ -58,17 +62,20 @@ Status EmbeddedDataPlane::start() {
   if (phase_ != Phase::Created) {
     return failedPrecondition("data plane: started already");
   }
-  Result<boost::asio::ip::address> address = resolveBindAddress(options_.bind_address);
+  Result<SocketAddress> address = resolveBindAddress(options_.bind_address);
   if (!address) {
     return address.error();
   }
-  shared_ = std::make_unique<WorkerShared>(WorkerShared{options_, *address, logger_, {}});
-  for (std::size_t i = 0; i < worker_count_; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, *shared_));
-    shared_->workers.push_back(workers_.back().get());
-  }
+  resolver_ = std::make_unique<Resolver>();
+  shared_ =
+      std::make_unique<WorkerShared>(WorkerShared{options_, *address, logger_, *resolver_, {}});
   std::size_t started = 0;
   try {
+    // A worker's loop needs an epoll and an eventfd descriptor: out of descriptors, this throws.
+    for (std::size_t i = 0; i < worker_count_; ++i) {
+      workers_.push_back(std::make_unique<Worker>(i, *shared_));
+      shared_->workers.push_back(workers_.back().get());
+    }
     for (; started < workers_.size(); ++started) {
       workers_[started]->start();
     }
@@ -79,7 +86,8 @@ Status EmbeddedDataPlane::start() {
     }
     workers_.clear();
     shared_.reset();
-    return unavailable(fmt::format("data plane: cannot start worker threads: {}", e.what()));
+    resolver_.reset();
+    return unavailable(fmt::format("data plane: cannot start its workers: {}", e.what()));
   }
   phase_ = Phase::Running;
   // What was applied before start.
@@ -92,7 +100,7 @@ Status EmbeddedDataPlane::start() {
     worker->post(update);
   }
   logger_.info("data plane: embedded, {} worker(s), listening on {} ({})", worker_count_,
-               address->to_string(), options_.use_splice ? "splice" : "copy");
+               address->hostString(), options_.use_splice ? "splice" : "copy");
   return {};
 }
 
@@ -112,7 +120,8 @@ EmbeddedDataPlane::Route EmbeddedDataPlane::makeRoute(const control::fx::DataPla
     entry->counters->addError(ErrorReason::InvalidTarget);
   }
   if (target) {
-    entry->target = *target;
+    entry->target_address = SocketAddress::fromLiteral(target->host, target->port);
+    entry->target = *std::move(target);
   }
   // Every listener of a port lives on one worker, so its closes and binds are ordered. Port 0
   // (any port; tests) spreads by instance.
@@ -239,6 +248,9 @@ void EmbeddedDataPlane::stop() {
   for (const auto& worker : workers_) {
     worker->join();
   }
+  // Answers it gives from now on go to loops that no longer run (runLeftovers below); stopped
+  // before the loops go.
+  resolver_->stop();
   // Connections handed from one worker to another during the shutdown: closed here, now that no
   // worker thread runs.
   for (bool again = true; again;) {
@@ -249,6 +261,7 @@ void EmbeddedDataPlane::stop() {
   }
   workers_.clear();
   shared_.reset();
+  resolver_.reset();
   logger_.info("data plane: stopped");
 }
 

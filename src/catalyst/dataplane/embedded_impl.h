@@ -31,12 +31,15 @@ struct EmbeddedOptions {
   // At most this many UDP flows per route; a datagram from another new client is dropped and
   // counted (ErrorReason::UdpFlowLimit).
   std::size_t max_udp_flows_per_route = 10'000;
-  // Relay TCP with splice(2) through a pipe per direction (no copy to user space); false copies
-  // through a buffer. A connection whose pipes cannot be made copies too.
-  bool use_splice = true;
+  // Relay bulk TCP transfers with splice(2) through a pipe per direction (no copy to user space);
+  // false copies through a buffer. A connection whose pipes cannot be made copies too. Off by
+  // default: on the kernel measured (Linux 6.18, loopback), copying through 32 KiB was faster
+  // (docs/benchmarks.md).
+  bool use_splice = false;
 };
 
 class AtomicCounters;
+class Resolver;
 class Worker;
 struct WorkerShared;
 struct RouteEntry;
@@ -46,10 +49,10 @@ struct RouteEntry;
 // The control thread (the owner) keeps the route table. Each apply() turns the effect into
 // immutable RouteEntry values (one per changed route) and posts one immutable RouteTableUpdate
 // to every worker; workers never write shared state except atomic counters and listener states.
-// Each worker runs its own io_context. A route's listener lives on one worker, chosen by its port
-// (so that closing and binding the same port always happen in order, on one thread), and hands
-// each connection it accepts to the least loaded worker (itself unless another has at least two
-// open connections fewer), which relays it.
+// Each worker runs its own event loop (epoll). A route's listener lives on one worker, chosen by
+// its port (so that closing and binding the same port always happen in order, on one thread), and
+// hands each connection it accepts to the least loaded worker (itself unless another has at least
+// two open connections fewer), which relays it.
 class EmbeddedDataPlane final : public DataPlane {
 public:
   // `logger` must outlive the data plane; workers log through it (spdlog loggers are
@@ -90,6 +93,7 @@ private:
   uint64_t next_instance_ = 1;
   uint64_t version_ = 0;
   std::chrono::steady_clock::time_point last_no_port_warning_{};
+  std::unique_ptr<Resolver> resolver_;           // from start(); names of targets
   std::unique_ptr<WorkerShared> shared_;         // from start()
   std::vector<std::unique_ptr<Worker>> workers_; // from start()
 };

@@ -13,6 +13,7 @@
 
 #include "catalyst/control/effect.h"
 #include "catalyst/dataplane/dataplane.h"
+#include "catalyst/dataplane/socket_address.h"
 #include "catalyst/dataplane/target.h"
 
 namespace catalyst::dataplane {
@@ -120,6 +121,9 @@ struct RouteEntry {
   control::fx::DataPlaneRoute route;
   Transport transport = Transport::Tcp;
   std::optional<Target> target;
+  // The target's socket address when its host is an IP literal; a name is resolved per
+  // connection (or UDP flow).
+  std::optional<SocketAddress> target_address;
   std::size_t home = 0; // the worker that owns the listener (all listeners of a port share one)
   std::shared_ptr<RouteCounters> counters;
   // Unset when the route has no listener (no port, no target). The same object across upserts

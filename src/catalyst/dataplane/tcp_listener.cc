@@ -1,112 +1,152 @@
 #include "catalyst/dataplane/tcp_listener.h"
 
+#include <cerrno>
 #include <chrono>
 
-#include <boost/asio/post.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 
 namespace catalyst::dataplane {
 namespace {
 
-// After a failed accept (out of descriptors, say), wait this long before the next one, so the
-// loop does not spin while the condition lasts.
+// After a failed accept (out of descriptors, say), the socket is not watched for this long, so
+// the loop does not spin while the condition lasts (it is level-triggered).
 constexpr std::chrono::milliseconds kAcceptRetry{50};
+
+constexpr uint32_t kAcceptEvents = EPOLLIN | EPOLLEXCLUSIVE;
+
+std::error_code lastError() { return {errno, std::system_category()}; }
 
 } // namespace
 
-TcpListener::TcpListener(Worker& worker, RouteEntryConstSharedPtr entry)
-    : worker_(worker), entry_(std::move(entry)), acceptor_(worker.ioContext()),
-      retry_(worker.ioContext()) {}
+TcpAcceptor::TcpAcceptor(Worker& worker, ListenSocketSharedPtr socket)
+    : worker_(worker), socket_(std::move(socket)), retry_(worker.loop()) {}
 
-boost::system::error_code TcpListener::open() {
-  namespace ip = boost::asio::ip;
-  const ip::tcp::endpoint endpoint(worker_.shared().bind_address,
-                                   entry_->route.listen_port.value_or(0));
-  boost::system::error_code ec;
-  if (acceptor_.open(endpoint.protocol(), ec); ec) {
+TcpAcceptor::~TcpAcceptor() { unwatch(); }
+
+std::error_code TcpAcceptor::watch() {
+  if (const std::error_code ec = worker_.loop().add(socket_->fd.get(), kAcceptEvents, this)) {
     return ec;
   }
-  // Lets a port in TIME_WAIT (a listener just moved or removed) be bound again; a port another
-  // socket listens on still fails.
-  if (acceptor_.set_option(ip::tcp::acceptor::reuse_address(true), ec); ec) {
-    return ec;
-  }
-  // Accepted sockets inherit it (Linux): one setsockopt per route, not per connection.
-  if (acceptor_.set_option(ip::tcp::no_delay(true), ec); ec) {
-    return ec;
-  }
-  if (acceptor_.bind(endpoint, ec); ec) {
-    acceptor_.close();
-    return ec;
-  }
-  if (acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec); ec) {
-    acceptor_.close();
-    return ec;
-  }
-  port_ = acceptor_.local_endpoint(ec).port();
-  accept();
+  watching_ = true;
   return {};
 }
 
-void TcpListener::accept() {
-  // This worker, unless another one has at least two open connections fewer: the next
-  // connection is chosen for before it arrives (the socket is created in the chosen worker's
-  // io_context), when the one just accepted may still be open here; a client that connects
-  // again and again thus stays on this thread (no cross-thread hand-off, no wake-up), and many
-  // connections at once spread over the workers.
-  Worker* least = &worker_;
-  for (Worker* w : worker_.shared().workers) {
-    if (w->load() < least->load()) {
-      least = w;
-    }
+void TcpAcceptor::unwatch() {
+  retry_.cancel();
+  if (watching_) {
+    worker_.loop().remove(socket_->fd.get());
+    watching_ = false;
   }
-  if (least->load() + 1 >= worker_.load()) {
-    least = &worker_;
-  }
-  Worker& target = *least;
-  // The accepted socket belongs to the target worker's io_context from the start; it is handed
-  // over by a post and used only on that worker's thread.
-  acceptor_.async_accept(target.ioContext(),
-                         [self = shared_from_this(), &target](const boost::system::error_code& ec,
-                                                              boost::asio::ip::tcp::socket client) {
-                           self->onAccept(ec, std::move(client), target);
-                         });
 }
 
-void TcpListener::onAccept(const boost::system::error_code& ec, boost::asio::ip::tcp::socket client,
-                           Worker& target) {
-  if (closed_ || ec == boost::asio::error::operation_aborted) {
+void TcpAcceptor::onEvents(uint32_t events) {
+  if (!watching_) {
     return;
   }
-  if (ec) {
-    entry_->counters->addError(ErrorReason::Accept);
-    worker_.logger().warn("data plane: route {} (origin {}): accept failed: {}",
-                          entry_->route.key.name, entry_->route.key.origin_node, ec.message());
-    retry_.expires_after(kAcceptRetry);
-    retry_.async_wait([self = shared_from_this()](const boost::system::error_code& wait_ec) {
-      if (!wait_ec && !self->closed_) {
-        self->accept();
-      }
-    });
+  Fd client(::accept4(socket_->fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  if (client.valid()) {
+    RouteEntryConstSharedPtr entry = socket_->entry();
+    entry->counters->addConnection();
+    worker_.accepted(std::move(entry), std::move(client));
     return;
   }
-  entry_->counters->addConnection();
-  target.addLoad();
-  if (&target == &worker_) {
-    worker_.adopt(entry_, std::move(client));
-  } else {
-    boost::asio::post(target.ioContext(),
-                      [&target, entry = entry_, client = std::move(client)]() mutable {
-                        target.adopt(std::move(entry), std::move(client));
-                      });
+  const int error = errno;
+  if ((events & (EPOLLHUP | EPOLLERR)) != 0 || error == EINVAL) {
+    // The listener was closed (shut down) by its home worker; the word to let it go is on its
+    // way. Until then, a closed socket would be reported again and again.
+    unwatch();
+    return;
   }
-  accept();
+  if (error == EAGAIN || error == EINTR || error == ECONNABORTED || error == EPROTO) {
+    return; // another worker took it, or a connection that went before it was taken
+  }
+  const RouteEntryConstSharedPtr entry = socket_->entry();
+  entry->counters->addError(ErrorReason::Accept);
+  worker_.logger().warn("data plane: route {} (origin {}): accept failed: {}",
+                        entry->route.key.name, entry->route.key.origin_node,
+                        std::system_category().message(error));
+  // Level-triggered: while out of descriptors the socket stays readable, so this worker does
+  // not watch it until the retry (the others may still take connections).
+  unwatch();
+  retry_.after(kAcceptRetry, [this] {
+    if (const std::error_code ec = watch()) {
+      worker_.logger().error("data plane: cannot watch a listener again: {}", ec.message());
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+TcpListener::TcpListener(Worker& worker, RouteEntryConstSharedPtr entry)
+    : worker_(worker), entry_(std::move(entry)) {}
+
+TcpListener::~TcpListener() { close(); }
+
+std::error_code TcpListener::open() {
+  SocketAddress address = worker_.shared().bind_address;
+  address.setPort(entry_->route.listen_port.value_or(0));
+  Fd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
+    return lastError();
+  }
+  const int one = 1;
+  // Lets a port in TIME_WAIT (a listener just moved or removed) be bound again; a port another
+  // socket listens on still fails. TCP_NODELAY: accepted sockets inherit it (Linux), one
+  // setsockopt per route rather than per connection.
+  sockaddr_storage bound{};
+  socklen_t size = sizeof(bound);
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
+      ::bind(fd.get(), address.get(), address.size()) != 0 || ::listen(fd.get(), SOMAXCONN) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &size) != 0) {
+    return lastError();
+  }
+  port_ = SocketAddress(reinterpret_cast<sockaddr*>(&bound), size).port();
+  auto socket = std::make_shared<ListenSocket>();
+  socket->fd = std::move(fd);
+  socket->setEntry(entry_);
+  if (const std::error_code ec = worker_.addAcceptor(socket)) {
+    return ec;
+  }
+  for (Worker* other : worker_.shared().workers) {
+    if (other != &worker_) {
+      other->postTask([other, socket] {
+        if (const std::error_code ec = other->addAcceptor(socket)) {
+          other->logger().error("data plane: worker {} cannot watch a listener: {}", other->index(),
+                                ec.message());
+        }
+      });
+    }
+  }
+  socket_ = std::move(socket);
+  return {};
+}
+
+void TcpListener::setEntry(RouteEntryConstSharedPtr entry) {
+  entry_ = std::move(entry);
+  if (socket_) {
+    socket_->setEntry(entry_);
+  }
 }
 
 void TcpListener::close() {
-  closed_ = true;
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
-  retry_.cancel();
+  if (!socket_) {
+    return;
+  }
+  // A listening socket that is shut down stops listening: connections not yet accepted are
+  // reset, new ones refused. The descriptor itself closes once every worker has let it go.
+  ::shutdown(socket_->fd.get(), SHUT_RDWR);
+  const ListenSocket* key = socket_.get();
+  worker_.removeAcceptor(key);
+  for (Worker* other : worker_.shared().workers) {
+    if (other != &worker_) {
+      other->postTask([other, key] { other->removeAcceptor(key); });
+    }
+  }
+  socket_.reset();
 }
 
 } // namespace catalyst::dataplane

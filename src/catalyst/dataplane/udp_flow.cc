@@ -1,15 +1,15 @@
 #include "catalyst/dataplane/udp_flow.h"
 
-#include <boost/asio/ip/udp.hpp>
+#include <cerrno>
+#include <system_error>
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include "catalyst/dataplane/udp_listener.h"
 
 namespace catalyst::dataplane {
 namespace {
-
-namespace asio = boost::asio;
-using asio::ip::udp;
-using boost::system::error_code;
 
 // Datagrams read per readiness wake-up before the socket yields to the rest of the worker.
 constexpr int kReadsPerWakeup = 64;
@@ -19,9 +19,8 @@ constexpr std::size_t kMaxPending = 16;
 } // namespace
 
 UdpFlow::UdpFlow(Worker& worker, UdpListener& listener, RouteEntryConstSharedPtr entry,
-                 udp::endpoint client)
-    : worker_(worker), listener_(listener), entry_(std::move(entry)), client_(std::move(client)),
-      upstream_(worker.ioContext()), resolver_(worker.ioContext()),
+                 SocketAddress client)
+    : worker_(worker), listener_(listener), entry_(std::move(entry)), client_(client),
       last_active_(std::chrono::steady_clock::now()) {
   entry_->counters->addActive(1);
 }
@@ -29,56 +28,58 @@ UdpFlow::UdpFlow(Worker& worker, UdpListener& listener, RouteEntryConstSharedPtr
 UdpFlow::~UdpFlow() { close(); }
 
 void UdpFlow::start(std::span<const char> datagram) {
-  const Target& target = *entry_->target;
-  error_code ec;
-  const asio::ip::address address = asio::ip::make_address(target.host, ec);
-  if (!ec) {
-    connectTo(udp::endpoint(address, target.port));
+  if (entry_->target_address) {
+    connectTo(*entry_->target_address);
     send(datagram);
     return;
   }
   pending_.emplace_back(datagram.data(), datagram.size());
-  resolver_.async_resolve(target.host, std::to_string(target.port),
-                          [self = shared_from_this()](const error_code& resolve_ec,
-                                                      const udp::resolver::results_type& results) {
-                            if (self->closed_) {
-                              return;
-                            }
-                            if (resolve_ec || results.empty()) {
-                              self->entry_->counters->addError(ErrorReason::Connect);
-                              self->worker_.logger().debug(
-                                  "data plane: route {}: cannot resolve {}: {}",
-                                  self->entry_->route.key.name, self->entry_->target->host,
-                                  resolve_ec.message());
-                              self->listener_.flowFailed(self->client_);
-                              return;
-                            }
-                            self->connectTo(*results.begin());
-                            std::vector<std::string> pending = std::move(self->pending_);
-                            for (const std::string& held : pending) {
-                              self->send({held.data(), held.size()});
-                            }
-                          });
+  alive_ = std::make_shared<char>();
+  const Target& target = *entry_->target;
+  worker_.shared().resolver.resolve(
+      target.host, target.port, SOCK_DGRAM, worker_.loop(),
+      [this, alive = std::weak_ptr<char>(alive_)](Resolution resolution) {
+        if (!alive.expired()) {
+          onResolved(std::move(resolution));
+        }
+      });
 }
 
-void UdpFlow::connectTo(const udp::endpoint& target) {
-  error_code ec;
-  upstream_.open(target.protocol(), ec);
-  if (!ec) {
-    upstream_.connect(target, ec);
+void UdpFlow::onResolved(Resolution resolution) {
+  if (closed_) {
+    return;
   }
-  if (!ec) {
-    upstream_.non_blocking(true, ec);
+  if (resolution.addresses.empty()) {
+    entry_->counters->addError(ErrorReason::Connect);
+    worker_.logger().debug("data plane: route {}: cannot resolve {}: {}", entry_->route.key.name,
+                           entry_->target->host, resolution.error);
+    listener_.flowFailed(client_);
+    return;
+  }
+  connectTo(resolution.addresses.front());
+  std::vector<std::string> pending = std::move(pending_);
+  for (const std::string& held : pending) {
+    send({held.data(), held.size()});
+  }
+}
+
+void UdpFlow::connectTo(const SocketAddress& target) {
+  upstream_.reset(::socket(target.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  std::error_code ec;
+  if (!upstream_.valid() || ::connect(upstream_.get(), target.get(), target.size()) != 0) {
+    ec = {errno, std::system_category()};
+  } else {
+    ec = worker_.loop().add(upstream_.get(), EPOLLIN | EPOLLET, this);
   }
   if (ec) {
+    upstream_.reset();
     entry_->counters->addError(ErrorReason::Connect);
     worker_.logger().debug("data plane: route {}: cannot reach {}: {}", entry_->route.key.name,
-                           target.address().to_string(), ec.message());
+                           target.hostString(), ec.message());
     listener_.flowFailed(client_);
     return;
   }
   ready_ = true;
-  waitReadable();
 }
 
 void UdpFlow::send(std::span<const char> datagram) {
@@ -92,47 +93,49 @@ void UdpFlow::send(std::span<const char> datagram) {
     }
     return;
   }
-  error_code ec;
-  const std::size_t n = upstream_.send(asio::buffer(datagram.data(), datagram.size()), 0, ec);
-  if (ec == asio::error::connection_refused) {
+  ssize_t n = ::send(upstream_.get(), datagram.data(), datagram.size(), 0);
+  if (n < 0 && errno == ECONNREFUSED) {
     // An ICMP error of an earlier datagram surfaced here; this one may go through.
-    ec.clear();
-    const std::size_t again = upstream_.send(asio::buffer(datagram.data(), datagram.size()), 0, ec);
-    if (!ec) {
-      entry_->counters->addBytesIn(again);
-    }
-    return;
+    n = ::send(upstream_.get(), datagram.data(), datagram.size(), 0);
   }
-  if (!ec) {
-    entry_->counters->addBytesIn(n);
+  if (n >= 0) {
+    entry_->counters->addBytesIn(static_cast<std::size_t>(n));
   }
 }
 
-void UdpFlow::waitReadable() {
-  upstream_.async_wait(asio::socket_base::wait_read,
-                       [self = shared_from_this()](const error_code& ec) {
-                         if (!ec && !self->closed_) {
-                           self->onReadable();
-                         }
-                       });
+void UdpFlow::onEvents(uint32_t /*events*/) {
+  if (!closed_) {
+    onReadable();
+  }
 }
 
 void UdpFlow::onReadable() {
-  const std::span<char> buffer = worker_.datagramBuffer();
-  for (int i = 0; i < kReadsPerWakeup && !closed_; ++i) {
-    error_code ec;
-    const std::size_t n = upstream_.receive(asio::buffer(buffer.data(), buffer.size()), 0, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      break;
+  const std::span<char> buffer = worker_.scratch();
+  for (int i = 0; i < kReadsPerWakeup; ++i) {
+    if (closed_) {
+      return;
     }
-    if (ec) {
+    const ssize_t n = ::recv(upstream_.get(), buffer.data(), buffer.size(), 0);
+    if (n < 0) {
+      if (errno == EAGAIN) {
+        return; // empty: the next datagram brings an event
+      }
       continue; // ECONNREFUSED: the target has no socket on its port (yet); keep the flow
     }
     last_active_ = std::chrono::steady_clock::now();
-    listener_.sendToClient(client_, {buffer.data(), n}, *entry_->counters);
+    listener_.sendToClient(client_, {buffer.data(), static_cast<std::size_t>(n)},
+                           *entry_->counters);
   }
-  if (!closed_) {
-    waitReadable();
+  // Not empty yet, and edge-triggered: go on after the other sockets of the worker had a turn.
+  // The flow is destroyed by a task deferred after this one (UdpListener::retire).
+  if (!yield_pending_) {
+    yield_pending_ = true;
+    worker_.loop().defer([this] {
+      yield_pending_ = false;
+      if (!closed_) {
+        onReadable();
+      }
+    });
   }
 }
 
@@ -141,9 +144,8 @@ void UdpFlow::close() {
     return;
   }
   closed_ = true;
-  error_code ignored;
-  resolver_.cancel();
-  upstream_.close(ignored);
+  alive_.reset();
+  upstream_.reset();
   entry_->counters->addActive(-1);
 }
 

@@ -1,24 +1,26 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
-#include <boost/asio/ip/udp.hpp>
-
+#include "catalyst/dataplane/event_loop.h"
+#include "catalyst/dataplane/resolver.h"
+#include "catalyst/dataplane/socket_address.h"
 #include "catalyst/dataplane/worker.h"
 
 namespace catalyst::dataplane {
 
 class UdpListener;
 
-// One client of a UDP route: its upstream socket, connected to the target.
-class UdpFlow : public std::enable_shared_from_this<UdpFlow> {
+// One client of a UDP route: its upstream socket, connected to the target. Owned by its
+// listener, which closes it before letting it go.
+class UdpFlow final : private EventLoop::Handler {
 public:
-  // `listener` outlives the flow's open state: it closes its flows before it goes.
   UdpFlow(Worker& worker, UdpListener& listener, RouteEntryConstSharedPtr entry,
-          boost::asio::ip::udp::endpoint client);
+          SocketAddress client);
   ~UdpFlow();
   UdpFlow(const UdpFlow&) = delete;
   UdpFlow& operator=(const UdpFlow&) = delete;
@@ -35,20 +37,23 @@ public:
   std::chrono::steady_clock::time_point lastActive() const { return last_active_; }
 
 private:
-  void connectTo(const boost::asio::ip::udp::endpoint& target);
-  void waitReadable();
+  void onEvents(uint32_t events) override;
+  void onResolved(Resolution resolution);
+  void connectTo(const SocketAddress& target);
   void onReadable();
 
   Worker& worker_;
   UdpListener& listener_;
   RouteEntryConstSharedPtr entry_;
-  boost::asio::ip::udp::endpoint client_;
-  boost::asio::ip::udp::socket upstream_;
-  boost::asio::ip::udp::resolver resolver_;
+  SocketAddress client_;
+  Fd upstream_;
   std::vector<std::string> pending_; // datagrams held while the target is being resolved
   std::chrono::steady_clock::time_point last_active_;
   bool ready_ = false;
   bool closed_ = false;
+  bool yield_pending_ = false;
+  // Held by a resolution's answer, which may come after the flow is gone.
+  std::shared_ptr<char> alive_;
 };
 
 } // namespace catalyst::dataplane

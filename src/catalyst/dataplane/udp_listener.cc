@@ -1,15 +1,13 @@
 #include "catalyst/dataplane/udp_listener.h"
 
 #include <algorithm>
-#include <functional>
-#include <string_view>
+#include <cerrno>
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
 
 namespace catalyst::dataplane {
 namespace {
-
-namespace asio = boost::asio;
-using asio::ip::udp;
-using boost::system::error_code;
 
 // Datagrams read per readiness wake-up before the socket yields to the rest of the worker.
 constexpr int kReadsPerWakeup = 64;
@@ -19,128 +17,127 @@ std::chrono::milliseconds sweepInterval(std::chrono::milliseconds idle) {
   return std::clamp(idle / 4, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
 }
 
+std::error_code lastError() { return {errno, std::system_category()}; }
+
 } // namespace
 
-std::size_t UdpEndpointHash::operator()(const udp::endpoint& endpoint) const noexcept {
-  const asio::ip::address& address = endpoint.address();
-  std::size_t h = std::hash<uint16_t>{}(endpoint.port());
-  auto mix = [&h](std::size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
-  if (address.is_v4()) {
-    mix(address.to_v4().to_uint());
-  } else {
-    const auto bytes = address.to_v6().to_bytes();
-    mix(std::hash<std::string_view>{}(
-        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
-    mix(address.to_v6().scope_id());
-  }
-  return h;
-}
-
-// ---------------------------------------------------------------------------------------------
-
 UdpListener::UdpListener(Worker& worker, RouteEntryConstSharedPtr entry)
-    : worker_(worker), entry_(std::move(entry)), socket_(worker.ioContext()),
-      sweep_timer_(worker.ioContext()) {}
+    : worker_(worker), entry_(std::move(entry)), sweep_timer_(worker.loop()) {}
 
-error_code UdpListener::open() {
-  const udp::endpoint endpoint(worker_.shared().bind_address,
-                               entry_->route.listen_port.value_or(0));
-  error_code ec;
+UdpListener::~UdpListener() { close(); }
+
+std::error_code UdpListener::open() {
+  SocketAddress address = worker_.shared().bind_address;
+  address.setPort(entry_->route.listen_port.value_or(0));
   // No SO_REUSEADDR: on UDP it would let two sockets share the port, hiding a conflict.
-  if (socket_.open(endpoint.protocol(), ec); ec) {
+  socket_.reset(::socket(address.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!socket_.valid()) {
+    return lastError();
+  }
+  sockaddr_storage bound{};
+  socklen_t size = sizeof(bound);
+  if (::bind(socket_.get(), address.get(), address.size()) != 0 ||
+      ::getsockname(socket_.get(), reinterpret_cast<sockaddr*>(&bound), &size) != 0) {
+    const std::error_code ec = lastError();
+    socket_.reset();
     return ec;
   }
-  if (socket_.bind(endpoint, ec); ec) {
-    socket_.close();
+  port_ = SocketAddress(reinterpret_cast<sockaddr*>(&bound), size).port();
+  if (const std::error_code ec = worker_.loop().add(socket_.get(), EPOLLIN | EPOLLET, this)) {
+    socket_.reset();
     return ec;
   }
-  if (socket_.non_blocking(true, ec); ec) {
-    socket_.close();
-    return ec;
-  }
-  port_ = socket_.local_endpoint(ec).port();
-  waitReadable();
   return {};
 }
 
-void UdpListener::waitReadable() {
-  socket_.async_wait(asio::socket_base::wait_read,
-                     [self = shared_from_this()](const error_code& ec) {
-                       if (!ec && !self->closed_) {
-                         self->onReadable();
-                       }
-                     });
+void UdpListener::onEvents(uint32_t /*events*/) {
+  if (!closed_) {
+    onReadable();
+  }
 }
 
 void UdpListener::onReadable() {
-  const std::span<char> buffer = worker_.datagramBuffer();
-  for (int i = 0; i < kReadsPerWakeup && !closed_; ++i) {
-    udp::endpoint client;
-    error_code ec;
-    const std::size_t n =
-        socket_.receive_from(asio::buffer(buffer.data(), buffer.size()), client, 0, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      break;
+  const std::span<char> buffer = worker_.scratch();
+  for (int i = 0; i < kReadsPerWakeup; ++i) {
+    if (closed_) {
+      return;
     }
-    if (ec) {
-      continue; // e.g. ECONNREFUSED left by an ICMP error of an earlier reply
+    sockaddr_storage from{};
+    socklen_t size = sizeof(from);
+    const ssize_t n = ::recvfrom(socket_.get(), buffer.data(), buffer.size(), 0,
+                                 reinterpret_cast<sockaddr*>(&from), &size);
+    if (n < 0) {
+      if (errno == EAGAIN) {
+        return; // empty: the next datagram brings an event
+      }
+      continue; // e.g. ECONNREFUSED left by an ICMP error of an earlier reply, or EINTR
     }
-    onDatagram(client, {buffer.data(), n});
+    onDatagram(SocketAddress(reinterpret_cast<sockaddr*>(&from), size),
+               {buffer.data(), static_cast<std::size_t>(n)});
   }
-  if (!closed_) {
-    waitReadable();
+  // Not empty yet, and edge-triggered: go on after the other sockets of the worker had a turn.
+  // The listener is destroyed by a task deferred after this one (Worker::closeListener).
+  if (!yield_pending_) {
+    yield_pending_ = true;
+    worker_.loop().defer([this] {
+      yield_pending_ = false;
+      if (!closed_) {
+        onReadable();
+      }
+    });
   }
 }
 
-void UdpListener::onDatagram(const udp::endpoint& client, std::span<const char> datagram) {
+void UdpListener::onDatagram(const SocketAddress& client, std::span<const char> datagram) {
   if (auto it = flows_.find(client); it != flows_.end()) {
     // The flow keeps the target it started with; a new target is for new flows.
-    std::shared_ptr<UdpFlow> flow = it->second;
-    flow->send(datagram);
+    it->second->send(datagram);
     return;
   }
   if (flows_.size() >= worker_.options().max_udp_flows_per_route) {
     entry_->counters->addError(ErrorReason::UdpFlowLimit);
     return;
   }
-  auto flow = std::make_shared<UdpFlow>(worker_, *this, entry_, client);
-  flows_.emplace(client, flow);
+  auto owned = std::make_unique<UdpFlow>(worker_, *this, entry_, client);
+  UdpFlow& flow = *owned;
+  flows_.emplace(client, std::move(owned));
   entry_->counters->addConnection();
   armSweep();
-  flow->start(datagram);
+  flow.start(datagram);
 }
 
-void UdpListener::sendToClient(const udp::endpoint& client, std::span<const char> datagram,
+void UdpListener::sendToClient(const SocketAddress& client, std::span<const char> datagram,
                                RouteCounters& counters) {
   if (closed_) {
     return;
   }
-  error_code ec;
-  const std::size_t n =
-      socket_.send_to(asio::buffer(datagram.data(), datagram.size()), client, 0, ec);
-  if (!ec) {
-    counters.addBytesOut(n);
+  const ssize_t n =
+      ::sendto(socket_.get(), datagram.data(), datagram.size(), 0, client.get(), client.size());
+  if (n >= 0) {
+    counters.addBytesOut(static_cast<std::size_t>(n));
   }
 }
 
-void UdpListener::flowFailed(const udp::endpoint& client) {
+void UdpListener::retire(std::unique_ptr<UdpFlow> flow) {
+  flow->close();
+  worker_.loop().defer([flow = std::move(flow)] {});
+}
+
+void UdpListener::flowFailed(const SocketAddress& client) {
   if (auto it = flows_.find(client); it != flows_.end()) {
-    const std::shared_ptr<UdpFlow> flow = it->second; // outlives the erase
+    std::unique_ptr<UdpFlow> flow = std::move(it->second);
     flows_.erase(it);
-    flow->close();
+    retire(std::move(flow)); // the caller may be the flow itself
   }
 }
 
 void UdpListener::armSweep() {
-  if (sweep_armed_ || closed_) {
+  if (sweep_timer_.armed() || closed_) {
     return;
   }
-  sweep_armed_ = true;
-  sweep_timer_.expires_after(sweepInterval(worker_.options().udp_idle_timeout));
-  sweep_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    self->sweep_armed_ = false;
-    if (!ec && !self->closed_) {
-      self->sweep();
+  sweep_timer_.after(sweepInterval(worker_.options().udp_idle_timeout), [this] {
+    if (!closed_) {
+      sweep();
     }
   });
 }
@@ -150,7 +147,7 @@ void UdpListener::sweep() {
   const auto idle = worker_.options().udp_idle_timeout;
   for (auto it = flows_.begin(); it != flows_.end();) {
     if (now - it->second->lastActive() >= idle) {
-      it->second->close();
+      retire(std::move(it->second));
       it = flows_.erase(it);
     } else {
       ++it;
@@ -166,11 +163,10 @@ void UdpListener::close() {
     return;
   }
   closed_ = true;
-  error_code ignored;
-  socket_.close(ignored);
+  socket_.reset();
   sweep_timer_.cancel();
   for (auto& [client, flow] : flows_) {
-    flow->close();
+    retire(std::move(flow));
   }
   flows_.clear();
 }

@@ -2,7 +2,6 @@
 
 #include <csignal>
 
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <pthread.h>
 
@@ -32,23 +31,15 @@ void blockSignals() {
 } // namespace
 
 Worker::Worker(std::size_t index, const WorkerShared& shared)
-    : index_(index), shared_(shared), datagram_buffer_(kMaxDatagram) {
-  work_.emplace(io_context_.get_executor());
-}
+    : index_(index), shared_(shared), scratch_(kMaxDatagram) {}
 
 Worker::~Worker() {
   CATALYST_ASSERT(!thread_.joinable(), "a worker is joined before it is destroyed");
   // Normally empty by now (closeAll and runLeftovers); this keeps the order safe regardless:
-  // listeners and timers go while the io_context lives, and handlers still queued (which may
-  // hold sessions that report to sessions_) run or die before the maps do.
-  listeners_.clear();
-  for (auto& [instance, sessions] : sessions_) {
-    sessions.drain.reset();
-  }
-  work_.reset();
-  io_context_.restart();
-  while (io_context_.poll() > 0) {
-  }
+  // listeners and sessions close their descriptors and timers while the loop lives, and tasks
+  // still queued (which may own sessions that report to sessions_) run or die before the maps.
+  closeAll();
+  loop_.runPending();
 }
 
 void Worker::start() {
@@ -57,17 +48,17 @@ void Worker::start() {
 
 void Worker::run() {
   blockSignals();
-  io_context_.run();
+  loop_.run();
 }
 
 void Worker::post(RouteTableUpdateConstSharedPtr update) {
-  boost::asio::post(io_context_, [this, update = std::move(update)] { onUpdate(*update); });
+  loop_.post([this, update = std::move(update)] { onUpdate(*update); });
 }
 
 void Worker::shutdown() {
-  boost::asio::post(io_context_, [this] {
+  loop_.post([this] {
     closeAll();
-    work_.reset();
+    loop_.stop();
   });
 }
 
@@ -80,12 +71,7 @@ void Worker::join() {
 std::size_t Worker::runLeftovers() {
   CATALYST_ASSERT(!thread_.joinable(), "leftovers run once the thread has ended");
   stopping_ = true;
-  io_context_.restart();
-  std::size_t ran = 0;
-  while (const std::size_t n = io_context_.poll()) {
-    ran += n;
-  }
-  return ran;
+  return loop_.runPending();
 }
 
 void Worker::onUpdate(const RouteTableUpdate& update) {
@@ -118,25 +104,25 @@ void Worker::onUpdate(const RouteTableUpdate& update) {
 }
 
 void Worker::openListener(const RouteEntryConstSharedPtr& entry) {
-  ListenerSharedPtr listener;
+  std::unique_ptr<Listener> listener;
   if (entry->transport == Transport::Udp) {
-    listener = std::make_shared<UdpListener>(*this, entry);
+    listener = std::make_unique<UdpListener>(*this, entry);
   } else {
-    listener = std::make_shared<TcpListener>(*this, entry);
+    listener = std::make_unique<TcpListener>(*this, entry);
   }
   const control::fx::DataPlaneRoute& route = entry->route;
-  if (const boost::system::error_code ec = listener->open()) {
+  if (const std::error_code ec = listener->open()) {
     entry->counters->addError(ErrorReason::Bind);
     entry->listener->setFailed(ec.value());
     logger().error("data plane: route {} (origin {}) cannot listen on {} {}:{}: {}", route.key.name,
                    route.key.origin_node, entry->transport == Transport::Udp ? "udp" : "tcp",
-                   shared_.bind_address.to_string(), route.listen_port.value_or(0), ec.message());
+                   shared_.bind_address.hostString(), route.listen_port.value_or(0), ec.message());
     return;
   }
   entry->listener->setListening(listener->port());
   logger().info("data plane: route {} (origin {}, {}) listening on {}:{} -> {}", route.key.name,
                 route.key.origin_node, state::toString(route.protocol),
-                shared_.bind_address.to_string(), listener->port(), entry->target->toString());
+                shared_.bind_address.hostString(), listener->port(), entry->target->toString());
   listeners_.emplace(entry->instance, std::move(listener));
 }
 
@@ -146,27 +132,46 @@ void Worker::closeListener(uint64_t instance) {
     return;
   }
   it->second->close();
+  // Its events may still be in this turn's batch: it goes once they are handled.
+  loop_.defer([listener = std::move(it->second)] {});
   listeners_.erase(it);
 }
 
-void Worker::adopt(RouteEntryConstSharedPtr entry, boost::asio::ip::tcp::socket client) {
+void Worker::accepted(RouteEntryConstSharedPtr entry, Fd client) {
+  Worker* least = this;
+  for (Worker* w : shared_.workers) {
+    if (w->load() < least->load()) {
+      least = w;
+    }
+  }
+  if (least->load() + 2 > load()) {
+    least = this;
+  }
+  least->load_.fetch_add(1, std::memory_order_relaxed);
+  if (least == this) {
+    adopt(std::move(entry), std::move(client));
+    return;
+  }
+  least->postTask([least, entry = std::move(entry), client = std::move(client)]() mutable {
+    least->adopt(std::move(entry), std::move(client));
+  });
+}
+
+void Worker::adopt(RouteEntryConstSharedPtr entry, Fd client) {
   if (stopping_) {
     load_.fetch_sub(1, std::memory_order_relaxed);
-    boost::system::error_code ignored;
-    client.close(ignored);
-    return;
+    return; // `client` closes
   }
   const uint64_t instance = entry->instance;
   const uint64_t id = next_session_id_++;
-  // Not make_shared: the deadline sweep's weak_ptr must not keep a dead session's memory.
-  std::shared_ptr<TcpSession> session(
-      new TcpSession(*this, std::move(entry), std::move(client), id));
-  sessions_[instance].by_id.emplace(id, session);
+  auto owned = std::make_unique<TcpSession>(*this, std::move(entry), std::move(client), id);
+  TcpSession& session = *owned;
+  sessions_[instance].by_id.emplace(id, std::move(owned));
   // Accepted just before the route's removal reached this worker: it drains like the others.
-  if (session->entry().counters->removed()) {
+  if (session.entry().counters->removed()) {
     drain(instance);
   }
-  session->start();
+  session.start();
 }
 
 void Worker::sessionEnded(uint64_t instance, uint64_t id) {
@@ -175,10 +180,48 @@ void Worker::sessionEnded(uint64_t instance, uint64_t id) {
   if (it == sessions_.end()) {
     return;
   }
-  it->second.by_id.erase(id);
+  if (auto found = it->second.by_id.find(id); found != it->second.by_id.end()) {
+    // Its events may still be in this turn's batch (or it is the caller): it goes once they are
+    // handled.
+    loop_.defer([session = std::move(found->second)] {});
+    it->second.by_id.erase(found);
+  }
   if (it->second.by_id.empty()) {
     sessions_.erase(it); // cancels a drain timer, if any
   }
+}
+
+std::error_code Worker::addAcceptor(ListenSocketSharedPtr socket) {
+  if (stopping_) {
+    return {};
+  }
+  const ListenSocket* key = socket.get();
+  auto acceptor = std::make_unique<TcpAcceptor>(*this, std::move(socket));
+  if (const std::error_code ec = acceptor->watch()) {
+    return ec;
+  }
+  acceptors_.emplace(key, std::move(acceptor));
+  return {};
+}
+
+void Worker::removeAcceptor(const ListenSocket* socket) {
+  auto it = acceptors_.find(socket);
+  if (it == acceptors_.end()) {
+    return;
+  }
+  it->second->unwatch();
+  // Its events may still be in this turn's batch: it goes once they are handled.
+  loop_.defer([acceptor = std::move(it->second)] {});
+  acceptors_.erase(it);
+}
+
+TcpSession* Worker::findSession(uint64_t instance, uint64_t id) {
+  auto it = sessions_.find(instance);
+  if (it == sessions_.end()) {
+    return nullptr;
+  }
+  auto found = it->second.by_id.find(id);
+  return found == it->second.by_id.end() ? nullptr : found->second.get();
 }
 
 void Worker::drain(uint64_t instance) {
@@ -190,12 +233,9 @@ void Worker::drain(uint64_t instance) {
     closeSessions(instance, "its route was removed (no drain timeout)");
     return;
   }
-  it->second.drain = std::make_unique<boost::asio::steady_timer>(io_context_);
-  it->second.drain->expires_after(options().drain_timeout);
-  it->second.drain->async_wait([this, instance](const boost::system::error_code& ec) {
-    if (!ec) {
-      closeSessions(instance, "the drain timeout of its removed route passed");
-    }
+  it->second.drain = std::make_unique<Timer>(loop_);
+  it->second.drain->after(options().drain_timeout, [this, instance] {
+    closeSessions(instance, "the drain timeout of its removed route passed");
   });
 }
 
@@ -205,32 +245,37 @@ void Worker::closeSessions(uint64_t instance, std::string_view why) {
     return;
   }
   // Collected first: a session that ends while being closed leaves the map.
-  std::vector<std::shared_ptr<TcpSession>> open;
-  for (const auto& [id, weak] : it->second.by_id) {
-    if (auto session = weak.lock()) {
-      open.push_back(std::move(session));
-    }
+  std::vector<uint64_t> open;
+  open.reserve(it->second.by_id.size());
+  for (const auto& [id, session] : it->second.by_id) {
+    open.push_back(id);
   }
   if (!open.empty()) {
+    const RouteEntry& entry = it->second.by_id.begin()->second->entry();
     logger().info("data plane: closing {} connection(s) of route {} (origin {}): {}", open.size(),
-                  open.front()->entry().route.key.name, open.front()->entry().route.key.origin_node,
-                  why);
+                  entry.route.key.name, entry.route.key.origin_node, why);
   }
-  for (const auto& session : open) {
-    session->close();
+  for (const uint64_t id : open) {
+    if (TcpSession* session = findSession(instance, id)) {
+      session->close();
+    }
   }
 }
 
 void Worker::closeAll() {
   stopping_ = true;
-  if (connect_sweep_) {
-    connect_sweep_->cancel();
-  }
+  connect_sweep_.cancel();
   connects_.clear();
   for (auto& [instance, listener] : listeners_) {
     listener->close();
+    loop_.defer([owned = std::move(listener)] {});
   }
   listeners_.clear();
+  for (auto& [socket, acceptor] : acceptors_) {
+    acceptor->unwatch();
+    loop_.defer([owned = std::move(acceptor)] {});
+  }
+  acceptors_.clear();
   std::vector<uint64_t> instances;
   instances.reserve(sessions_.size());
   for (auto& [instance, sessions] : sessions_) {
@@ -242,47 +287,37 @@ void Worker::closeAll() {
   }
 }
 
-void Worker::watchConnect(std::weak_ptr<TcpSession> session) {
-  connects_.emplace_back(std::chrono::steady_clock::now() + options().connect_timeout,
-                         std::move(session));
+void Worker::watchConnect(uint64_t instance, uint64_t id) {
+  connects_.emplace_back(std::chrono::steady_clock::now() + options().connect_timeout, instance,
+                         id);
   armConnectSweep();
 }
 
 void Worker::armConnectSweep() {
-  if (connect_sweep_armed_ || connects_.empty() || stopping_) {
+  if (connect_sweep_.armed() || connects_.empty() || stopping_) {
     return;
-  }
-  if (!connect_sweep_) {
-    connect_sweep_.emplace(io_context_);
   }
   // Every quarter of the timeout (4 times a second at most) while connections are pending: a
   // deadline is kept to within that much.
   const auto granularity = std::min<std::chrono::steady_clock::duration>(
       options().connect_timeout / 4, std::chrono::milliseconds(250));
-  connect_sweep_->expires_after(granularity);
-  connect_sweep_armed_ = true;
-  connect_sweep_->async_wait([this](const boost::system::error_code& ec) {
-    connect_sweep_armed_ = false;
-    if (!ec) {
-      sweepConnects();
-    }
-  });
+  connect_sweep_.after(granularity, [this] { sweepConnects(); });
 }
 
 void Worker::sweepConnects() {
   const auto now = std::chrono::steady_clock::now();
-  while (!connects_.empty() && connects_.front().first <= now) {
-    std::shared_ptr<TcpSession> session = connects_.front().second.lock();
+  while (!connects_.empty() && std::get<0>(connects_.front()) <= now) {
+    const auto [deadline, instance, id] = connects_.front();
     connects_.pop_front();
-    if (session) {
+    if (TcpSession* session = findSession(instance, id)) {
       session->connectDeadline();
     }
   }
   // Entries of sessions that connected (or ended) meanwhile go now rather than at their
   // deadline, so the table holds about a sweep interval's worth of new connections.
-  std::erase_if(connects_, [](const auto& entry) {
-    const std::shared_ptr<TcpSession> session = entry.second.lock();
-    return !session || !session->connecting();
+  std::erase_if(connects_, [this](const auto& entry) {
+    const TcpSession* session = findSession(std::get<1>(entry), std::get<2>(entry));
+    return session == nullptr || !session->connecting();
   });
   armConnectSweep();
 }

@@ -1,7 +1,6 @@
 #pragma once
 
-// One data-plane worker: a thread running its own io_context. Internal to the data plane; Asio
-// headers stay in this module's .cc files and internal headers.
+// One data-plane worker: a thread running its own event loop. Internal to the data plane.
 
 #include <atomic>
 #include <chrono>
@@ -9,40 +8,40 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string_view>
+#include <system_error>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-
 #include "catalyst/common/logging.h"
 #include "catalyst/dataplane/embedded_impl.h"
+#include "catalyst/dataplane/event_loop.h"
 #include "catalyst/dataplane/route_entry.h"
+#include "catalyst/dataplane/socket_address.h"
 
 namespace catalyst::dataplane {
+
+class Resolver;
 
 // What every worker reads and nobody writes once the workers run.
 struct WorkerShared {
   EmbeddedOptions options;
-  boost::asio::ip::address bind_address;
+  SocketAddress bind_address; // port 0
   Logger& logger;
+  Resolver& resolver;
   std::vector<Worker*> workers; // every worker, by index
 };
 
-// A route's listener (TCP acceptor or UDP socket) on the worker that owns it.
+// A route's listener (TCP listening socket or UDP socket) on the worker that owns it.
 class Listener {
 public:
   virtual ~Listener() = default;
 
   // Binds (and listens); returns the failure. Then runs until close().
-  virtual boost::system::error_code open() = 0;
+  virtual std::error_code open() = 0;
   // The port bound, after a successful open().
   virtual uint16_t port() const = 0;
   // The entry the listener serves now.
@@ -54,9 +53,10 @@ public:
   virtual void close() = 0;
 };
 
-using ListenerSharedPtr = std::shared_ptr<Listener>;
-
 class TcpSession;
+class TcpAcceptor;
+struct ListenSocket;
+using ListenSocketSharedPtr = std::shared_ptr<ListenSocket>;
 
 class Worker {
 public:
@@ -71,45 +71,55 @@ public:
   void start();
   // Posts `update` to the worker's thread. Thread-safe.
   void post(RouteTableUpdateConstSharedPtr update);
-  // Posts the closing of every listener and connection; the thread ends when nothing is left.
-  // Thread-safe.
+  // Posts the closing of every listener and connection, and the end of the thread. Thread-safe.
   void shutdown();
   void join();
   // After join(): runs, on the calling thread, what other workers posted too late (connections
-  // handed over during the shutdown), until nothing is left. Returns how many handlers ran.
+  // handed over during the shutdown), until nothing is left. Returns how many tasks ran.
   std::size_t runLeftovers();
-  // TCP connections handed to this worker and not yet ended (a listener on any worker picks
-  // the least loaded worker). Thread-safe.
+  // TCP connections relayed by this worker or on their way to it. Thread-safe.
   std::size_t load() const { return load_.load(std::memory_order_relaxed); }
-  void addLoad() { load_.fetch_add(1, std::memory_order_relaxed); }
+  // Thread-safe: runs `task` on this worker's thread.
+  void postTask(Task task) { loop_.post(std::move(task)); }
 
   // The members below are called on this worker's thread only.
 
-  boost::asio::io_context& ioContext() { return io_context_; }
+  EventLoop& loop() { return loop_; }
   std::size_t index() const { return index_; }
   const WorkerShared& shared() const { return shared_; }
   const EmbeddedOptions& options() const { return shared_.options; }
   Logger& logger() const { return shared_.logger; }
 
-  // A connection accepted for `entry` (by a listener on any worker): relays it on this worker.
-  void adopt(RouteEntryConstSharedPtr entry, boost::asio::ip::tcp::socket client);
-  // Called by a session as it ends.
+  // A connection accepted for `entry` by this worker's acceptor: relays it here, or on the least
+  // loaded worker when this one has at least two connections more (the kernel wakes an idle
+  // worker for each connection, but connections that arrive together may all find the same
+  // one idle; long ones, bulk transfers say, would then share one thread).
+  void accepted(RouteEntryConstSharedPtr entry, Fd client);
+  // Relays a connection on this worker.
+  void adopt(RouteEntryConstSharedPtr entry, Fd client);
+  // Watches a TCP route's listening socket (TcpListener::open posts this to every worker).
+  std::error_code addAcceptor(ListenSocketSharedPtr socket);
+  // Stops watching it; the socket closes once no worker holds it.
+  void removeAcceptor(const ListenSocket* socket);
+  // Called by a session as it ends (closed, its descriptors too): the worker lets it go once
+  // the current turn's events are handled.
   void sessionEnded(uint64_t instance, uint64_t id);
-  // A receive buffer for one datagram, shared by the UDP sockets of this worker (each datagram
-  // is forwarded before the next one is read).
-  std::span<char> datagramBuffer() { return {datagram_buffer_.data(), datagram_buffer_.size()}; }
+  // A buffer for one read (a datagram, or a TCP read in copy mode), shared by every socket of
+  // this worker: what is read is sent on, or copied aside, before the next read. 64 KiB, the
+  // largest UDP payload.
+  std::span<char> scratch() { return {scratch_.data(), scratch_.size()}; }
   // True at most once per second: whether a connect failure may be logged as a warning now.
   bool mayWarnConnectFailure();
-  // Calls session->connectDeadline() once the connect timeout has passed, unless the session
-  // is gone by then. One timer per worker sweeps the deadlines (at most 4 times a second, while
-  // any are pending), instead of a timer, and its timerfd update, per connection.
-  void watchConnect(std::weak_ptr<TcpSession> session);
+  // Calls connectDeadline() on session `id` of route `instance` once the connect timeout has
+  // passed, unless the session is gone by then. One timer per worker sweeps the deadlines (at
+  // most 4 times a second, while any are pending), instead of a timer per connection.
+  void watchConnect(uint64_t instance, uint64_t id);
 
 private:
   // The sessions of one route instance on this worker.
   struct Sessions {
-    std::unordered_map<uint64_t, std::weak_ptr<TcpSession>> by_id;
-    std::unique_ptr<boost::asio::steady_timer> drain; // armed once the route is removed
+    std::unordered_map<uint64_t, std::unique_ptr<TcpSession>> by_id;
+    std::unique_ptr<Timer> drain; // armed once the route is removed
   };
 
   void run();
@@ -120,26 +130,26 @@ private:
   void drain(uint64_t instance);
   void closeSessions(uint64_t instance, std::string_view why);
   void closeAll();
+  TcpSession* findSession(uint64_t instance, uint64_t id);
   void sweepConnects();
   void armConnectSweep();
 
   const std::size_t index_;
-  std::atomic<std::size_t> load_{0};
   const WorkerShared& shared_;
-  boost::asio::io_context io_context_{1};
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::atomic<std::size_t> load_{0};
+  EventLoop loop_; // before everything that registers with it or holds a Timer
   std::thread thread_;
   bool stopping_ = false;
   uint64_t next_session_id_ = 1;
   std::chrono::steady_clock::time_point last_connect_warning_{};
-  std::unordered_map<uint64_t, ListenerSharedPtr> listeners_; // by route instance
-  std::unordered_map<uint64_t, Sessions> sessions_;           // by route instance
-  std::vector<char> datagram_buffer_;
+  std::unordered_map<uint64_t, std::unique_ptr<Listener>> listeners_; // by route instance
+  std::unordered_map<uint64_t, Sessions> sessions_;                   // by route instance
+  std::unordered_map<const ListenSocket*, std::unique_ptr<TcpAcceptor>> acceptors_;
+  std::vector<char> scratch_;
   // Connect deadlines in the order they were set (all sessions use the same timeout, so also
-  // in deadline order), swept by connect_sweep_.
-  std::deque<std::pair<std::chrono::steady_clock::time_point, std::weak_ptr<TcpSession>>> connects_;
-  std::optional<boost::asio::steady_timer> connect_sweep_;
-  bool connect_sweep_armed_ = false;
+  // in deadline order): deadline, route instance, session id.
+  std::deque<std::tuple<std::chrono::steady_clock::time_point, uint64_t, uint64_t>> connects_;
+  Timer connect_sweep_{loop_};
 };
 
 } // namespace catalyst::dataplane

@@ -550,6 +550,7 @@ Status Node::startDataPlane() {
     options.workers = config_.dataplane_workers;
     options.drain_timeout = config_.dataplane_drain_timeout;
     options.udp_idle_timeout = config_.dataplane_udp_idle_timeout;
+    options.use_splice = config_.dataplane_splice;
     plane = std::make_unique<dataplane::EmbeddedDataPlane>(std::move(options), logger_);
     break;
   }

@@ -245,11 +245,15 @@ std::vector<BrokenCase> brokenCases() {
        "node: {id: a}\ndataplane:\n  udp_idle_timeout_ms: 0\n",
        {},
        {"{file}:3: dataplane.udp_idle_timeout_ms: must be 1-86400000 (got 0)"}},
+      {"SpliceNotABoolean",
+       "node: {id: a}\ndataplane:\n  splice: yes\n",
+       {},
+       {"{file}:3: dataplane.splice: expected true or false (got yes)"}},
       {"UnknownDataPlaneKey",
        "node: {id: a}\ndataplane:\n  threads: 2\n",
        {},
        {"{file}:3: dataplane.threads: unknown key (expected mode, address, bind_address, "
-        "port_range, workers, drain_timeout_ms, udp_idle_timeout_ms, envoy, tls)"}},
+        "port_range, workers, drain_timeout_ms, udp_idle_timeout_ms, splice, envoy, tls)"}},
       {"TlsWithTheEmbeddedDataPlane",
        "node: {id: a}\ndataplane:\n  tls:\n    certificate_chain: a.crt\n    private_key: a.key\n"
        "    trusted_ca: ca.crt\n",
@@ -527,6 +531,7 @@ dataplane:
   workers: 3
   drain_timeout_ms: 0
   udp_idle_timeout_ms: 1500
+  splice: true
   envoy:
     files_dir: /var/lib/catalyst/envoy-files
     xds_address: 0.0.0.0
@@ -584,6 +589,7 @@ TEST_F(ConfigFileTest, FullConfig) {
   EXPECT_EQ(config.dataplane_workers, 3u);
   EXPECT_EQ(config.dataplane_drain_timeout, std::chrono::milliseconds(0));
   EXPECT_EQ(config.dataplane_udp_idle_timeout, std::chrono::milliseconds(1500));
+  EXPECT_TRUE(config.dataplane_splice);
   EXPECT_EQ(config.dataplane_bind_address, "0.0.0.0");
   EXPECT_EQ(config.envoy,
             (config::EnvoySettings{"/var/lib/catalyst/envoy-files", "0.0.0.0", 18001, "0.0.0.0",
