@@ -27,6 +27,7 @@
 
 #include "catalyst/auth/base64url.h"
 #include "catalyst/common/assert.h"
+#include "catalyst/common/fd.h"
 #include "catalyst/state/route.h"
 
 namespace catalyst::auth {
@@ -102,28 +103,6 @@ std::string takeOpensslError() {
 Error opensslFailure(std::string_view what) {
   return Error{Error::Kind::Internal, fmt::format("{}: {}", what, takeOpensslError())};
 }
-
-// A file descriptor closed on scope exit.
-class Fd {
-public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  int get() const { return fd_; }
-  // Closes now and reports whether close() succeeded (it can report a failed write).
-  bool close() {
-    const int fd = std::exchange(fd_, -1);
-    return ::close(fd) == 0;
-  }
-
-private:
-  int fd_;
-};
 
 std::string errnoText(int error) { return std::strerror(error); }
 

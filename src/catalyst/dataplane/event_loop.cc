@@ -19,13 +19,6 @@ std::system_error lastSystemError(const char* what) {
 
 } // namespace
 
-void Fd::reset(int fd) {
-  if (fd_ >= 0) {
-    ::close(fd_);
-  }
-  fd_ = fd;
-}
-
 EventLoop::EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
   if (!epoll_.valid()) {
     throw lastSystemError("epoll_create1");

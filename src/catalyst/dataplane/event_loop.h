@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "catalyst/common/fd.h"
+
 namespace catalyst::dataplane {
 
 // A move-only callable taking nothing (std::function needs copyable targets; a task may carry
@@ -45,32 +47,6 @@ private:
     F f;
   };
   std::unique_ptr<Base> impl_;
-};
-
-// An open file descriptor with one owner; closed when the owner goes.
-class Fd {
-public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset(std::exchange(other.fd_, -1));
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  // Closes the descriptor held (if any) and holds `fd`.
-  void reset(int fd = -1);
-  int release() { return std::exchange(fd_, -1); }
-
-private:
-  int fd_ = -1;
 };
 
 class EventLoop {
