@@ -1,6 +1,9 @@
 // Fuzz target: the peering wire decoders (peering/wire.h) on any JSON value, as a peer's
 // `update`, `open` or `addRoute` argument would reach them after the session evaluated it.
-// Beyond not crashing, every record a decoder accepts must survive encode -> decode unchanged.
+// Beyond not crashing, every record a decoder accepts must survive encode -> decode unchanged,
+// and the decoders that read the wire in place (updateBatchFromWire, peerInfoFromWire, on the
+// same value in Cap'n Web's encoding) must give exactly what the Value ones give, errors
+// included.
 //
 // Input: one JSON document (the argument). Not JSON: ignored.
 
@@ -8,11 +11,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
+#include <vector>
 
 #include <boost/json.hpp>
 
 #include "catalyst/peering/wire.h"
 #include "catalyst/rpc/plain_json.h"
+#include "catalyst/rpc/wire_data.h"
 
 namespace {
 
@@ -21,12 +26,15 @@ using catalyst::rpc::Value;
 
 // The string "undefined" as an object member stands for JavaScript's undefined (how reference
 // nodes send absent optionals), so the decoders see that case too.
+// Prototype keys go, as the session's evaluation drops them.
 void markUndefined(Value& v) {
   if (auto* a = v.as<catalyst::rpc::Array>()) {
     for (Value& e : *a) {
       markUndefined(e);
     }
   } else if (auto* o = v.as<catalyst::rpc::Object>()) {
+    std::erase_if(
+        *o, [](const catalyst::rpc::Member& m) { return catalyst::rpc::isPrototypeKey(m.key); });
     for (catalyst::rpc::Member& m : *o) {
       if (const auto* s = m.value.as<std::string>(); s != nullptr && *s == "undefined") {
         m.value = Value();
@@ -37,7 +45,42 @@ void markUndefined(Value& v) {
   }
 }
 
+// `v` as Cap'n Web's encoding writes the same value: every array escaped (`[[...]]`), and the
+// members markUndefined() makes undefined as `["undefined"]`.
+json::value toWire(const json::value& v) {
+  if (v.is_array()) {
+    json::array inner;
+    for (const json::value& e : v.get_array()) {
+      inner.push_back(toWire(e));
+    }
+    json::array outer;
+    outer.emplace_back(std::move(inner));
+    return outer;
+  }
+  if (v.is_object()) {
+    json::object o;
+    for (const auto& kv : v.get_object()) {
+      if (kv.value().is_string() && kv.value().get_string() == "undefined") {
+        o[kv.key()] = json::array{"undefined"};
+      } else {
+        o[kv.key()] = toWire(kv.value());
+      }
+    }
+    return o;
+  }
+  return v;
+}
+
 [[noreturn]] void mismatch() { std::abort(); }
+
+template <class T> void expectSame(const catalyst::Result<T>& a, const catalyst::Result<T>& b) {
+  if (static_cast<bool>(a) != static_cast<bool>(b)) {
+    mismatch();
+  }
+  if (a ? !(*a == *b) : a.error().message != b.error().message) {
+    mismatch();
+  }
+}
 
 } // namespace
 
@@ -53,6 +96,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Value value = catalyst::rpc::fromPlainJson(doc);
   markUndefined(value);
   namespace peering = catalyst::peering;
+  const json::value wire = toWire(doc);
+  if (!catalyst::rpc::WireData::plain(wire)) {
+    mismatch(); // toWire writes plain data only
+  }
+  const catalyst::rpc::WireData in_place(wire);
+  expectSame(peering::updateBatchFromValue(value, 1000),
+             peering::updateBatchFromWire(in_place, 1000));
+  expectSame(peering::peerInfoFromValue(value), peering::peerInfoFromWire(in_place));
 
   if (auto items = peering::updateBatchFromValue(value, 1000)) {
     for (const auto& item : *items) {

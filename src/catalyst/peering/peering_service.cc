@@ -115,6 +115,14 @@ public:
                                   const rpc::Args& args);
   rpc::Promise<rpc::Value> onUpdate(uint64_t connection, const std::string& subject,
                                     const rpc::Args& args);
+  // onUpdate() with its argument read off the wire in place (plain data; no Values made): the
+  // same checks, answers and counters.
+  std::optional<rpc::Promise<rpc::Value>>
+  onUpdateRaw(uint64_t connection, const std::string& subject, const rpc::WireArgs& args);
+  // Both: `arg` is the call's first argument, an rpc::ValueData or an rpc::WireData.
+  template <class Data>
+  rpc::Promise<rpc::Value> handleUpdate(uint64_t connection, const std::string& subject,
+                                        const Data& arg);
   rpc::Promise<rpc::Value> onKeepalive(uint64_t connection, const std::string& subject,
                                        const rpc::Args& args);
   rpc::Promise<rpc::Value> onClose(uint64_t connection, const std::string& subject,
@@ -124,6 +132,9 @@ public:
   // peerInfo names `subject`; or the failure to answer.
   Result<std::shared_ptr<PeerLink>> sessionFor(uint64_t connection, const std::string& subject,
                                                const rpc::Args& args, std::string& reason);
+  template <class Data>
+  Result<std::shared_ptr<PeerLink>> sessionOf(uint64_t connection, const std::string& subject,
+                                              const Data& arg, std::string& reason);
 
   void connectionClosed(uint64_t connection);
 };
@@ -632,23 +643,47 @@ rpc::Value PeeringService::Impl::makeClient(uint64_t connection, const std::stri
       return ((*self).*handler)(connection, subject, args);
     });
   };
+  // `update` carries the routes: it also reads its argument off the wire in place.
+  rpc::Stub update = rpc::makeFunctionStub(
+      [weak, connection, subject](rpc::Args args) {
+        auto self = weak.lock();
+        if (!self) {
+          return rpc::Promise<rpc::Value>::resolved(failure("the node is shutting down"));
+        }
+        return self->onUpdate(connection, subject, args);
+      },
+      [weak, connection,
+       subject](const rpc::WireArgs& args) -> std::optional<rpc::Promise<rpc::Value>> {
+        auto self = weak.lock();
+        if (!self) {
+          return std::nullopt; // evaluated, then answered as above
+        }
+        return self->onUpdateRaw(connection, subject, args);
+      });
   return rpc::object({{"open", fn(&Impl::onOpen)},
                       {"close", fn(&Impl::onClose)},
-                      {"update", fn(&Impl::onUpdate)},
+                      {"update", std::move(update)},
                       {"keepalive", fn(&Impl::onKeepalive)}});
 }
 
 namespace {
 
 // The caller's peerInfo, checked against the token's subject.
-Result<state::PeerInfo> callerInfo(const rpc::Args& args, const std::string& subject,
+Result<state::PeerInfo> readPeerInfo(const rpc::ValueData& info) {
+  return peerInfoFromValue(info.value());
+}
+Result<state::PeerInfo> readPeerInfo(const rpc::WireData& info) { return peerInfoFromWire(info); }
+
+// `arg`: the call's first argument (rpc::ValueData or rpc::WireData).
+template <class Data>
+Result<state::PeerInfo> callerInfo(const Data& arg, const std::string& subject,
                                    std::string& reason) {
-  const rpc::Value* info = args[0].find("peerInfo");
-  if (info == nullptr) {
+  const Data info = arg.find("peerInfo");
+  if (!info.present()) {
     reason = "invalid_request";
     return invalidArgument("peerInfo: required");
   }
-  Result<state::PeerInfo> parsed = peerInfoFromValue(*info);
+  Result<state::PeerInfo> parsed = readPeerInfo(info);
   if (!parsed) {
     reason = "invalid_request";
     return parsed.error();
@@ -668,7 +703,7 @@ rpc::Promise<rpc::Value> PeeringService::Impl::onOpen(uint64_t connection,
                                                       const rpc::Args& args) {
   using R = rpc::Promise<rpc::Value>;
   std::string reason;
-  Result<state::PeerInfo> info = callerInfo(args, subject, reason);
+  Result<state::PeerInfo> info = callerInfo(rpc::ValueData(args[0]), subject, reason);
   if (!info) {
     refuse(reason);
     return R::resolved(failure(info.error().message));
@@ -702,7 +737,14 @@ Result<std::shared_ptr<PeerLink>> PeeringService::Impl::sessionFor(uint64_t conn
                                                                    const std::string& subject,
                                                                    const rpc::Args& args,
                                                                    std::string& reason) {
-  Result<state::PeerInfo> info = callerInfo(args, subject, reason);
+  return sessionOf(connection, subject, rpc::ValueData(args[0]), reason);
+}
+
+template <class Data>
+Result<std::shared_ptr<PeerLink>>
+PeeringService::Impl::sessionOf(uint64_t connection, const std::string& subject, const Data& arg,
+                                std::string& reason) {
+  Result<state::PeerInfo> info = callerInfo(arg, subject, reason);
   if (!info) {
     return info.error();
   }
@@ -719,35 +761,55 @@ Result<std::shared_ptr<PeerLink>> PeeringService::Impl::sessionFor(uint64_t conn
 rpc::Promise<rpc::Value> PeeringService::Impl::onUpdate(uint64_t connection,
                                                         const std::string& subject,
                                                         const rpc::Args& args) {
+  return handleUpdate(connection, subject, rpc::ValueData(args[0]));
+}
+
+std::optional<rpc::Promise<rpc::Value>>
+PeeringService::Impl::onUpdateRaw(uint64_t connection, const std::string& subject,
+                                  const rpc::WireArgs& args) {
+  return handleUpdate(connection, subject, args[0]);
+}
+
+namespace {
+
+Result<std::vector<state::UpdateItem>> readUpdateBatch(const rpc::ValueData& update) {
+  return updateBatchFromValue(update.value(), control::kMaxUpdateItems);
+}
+Result<std::vector<state::UpdateItem>> readUpdateBatch(const rpc::WireData& update) {
+  return updateBatchFromWire(update, control::kMaxUpdateItems);
+}
+
+} // namespace
+
+template <class Data>
+rpc::Promise<rpc::Value> PeeringService::Impl::handleUpdate(uint64_t connection,
+                                                            const std::string& subject,
+                                                            const Data& arg) {
   using R = rpc::Promise<rpc::Value>;
   std::string reason;
-  Result<std::shared_ptr<PeerLink>> link = sessionFor(connection, subject, args, reason);
+  Result<std::shared_ptr<PeerLink>> link = sessionOf(connection, subject, arg, reason);
   if (!link) {
     refuse(reason);
     return R::resolved(failure(link.error().message));
   }
-  const rpc::Value* update = args[0].find("update");
-  if (update == nullptr) {
+  const Data update = arg.find("update");
+  if (!update.present()) {
     refuse("invalid_update");
     return R::resolved(failure("update: required"));
   }
-  if (const rpc::Value* updates = update->find("updates");
-      updates != nullptr && updates->is<rpc::Array>() &&
-      updates->as<rpc::Array>()->size() > control::kMaxUpdateItems) {
+  if (const Data updates = update.find("updates");
+      updates.isArray() && updates.size() > control::kMaxUpdateItems) {
     refuse("oversize_batch");
-    return R::resolved(
-        failure(fmt::format("{} items in one update (at most {})",
-                            updates->as<rpc::Array>()->size(), control::kMaxUpdateItems)));
+    return R::resolved(failure(fmt::format("{} items in one update (at most {})", updates.size(),
+                                           control::kMaxUpdateItems)));
   }
-  Result<std::vector<state::UpdateItem>> items =
-      updateBatchFromValue(*update, control::kMaxUpdateItems);
+  Result<std::vector<state::UpdateItem>> items = readUpdateBatch(update);
   if (!items) {
     refuse("invalid_update");
     return R::resolved(failure(items.error().message));
   }
   const std::size_t count = items->size();
-  const rpc::Value* eor = args[0].find("endOfRib");
-  const bool end_of_table = eor != nullptr && eor->is<bool>() && *eor->as<bool>();
+  const bool end_of_table = arg.find("endOfRib").boolean().value_or(false);
   auto [promise, resolver] = R::make();
   std::weak_ptr<Impl> weak = weak_from_this();
   if (count == 0) {

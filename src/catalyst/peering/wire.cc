@@ -137,66 +137,68 @@ std::string shown(std::string_view text) {
   return fmt::format("'{}...'", text.substr(0, cut));
 }
 
+using rpc::ValueData;
+
 // The members of an object that a record knows, found in one pass over the object (an object
 // padded with unknown members costs one pass, not one per field). `Field` is an enum class
 // whose last enumerator is `Count`; `names` spells each field as on the wire. A member whose
 // value is `undefined` counts as absent.
-template <class Field> class Members {
+template <class Field, class Node> class Members {
 public:
   static constexpr std::size_t kCount = static_cast<std::size_t>(Field::Count);
 
-  Members(const rpc::Object& object, const std::array<std::string_view, kCount>& names) {
-    for (const rpc::Member& m : object) {
-      if (m.value.isUndefined()) {
-        continue;
+  Members(const Node& object, const std::array<std::string_view, kCount>& names) {
+    object.forEachMember([&](std::string_view key, const Node& value) {
+      if (value.isUndefined()) {
+        return;
       }
       for (std::size_t i = 0; i < kCount; ++i) {
-        if (m.key == names[i]) {
-          found_[i] = &m.value;
+        if (key == names[i]) {
+          found_[i] = value;
           break;
         }
       }
-    }
+    });
   }
 
-  // The member's value, or nullptr when it is absent or undefined.
-  const Value* operator[](Field field) const { return found_[static_cast<std::size_t>(field)]; }
+  // The member's value; not present() when it is absent or undefined.
+  const Node& operator[](Field field) const { return found_[static_cast<std::size_t>(field)]; }
 
 private:
-  std::array<const Value*, kCount> found_{};
+  std::array<Node, kCount> found_{};
 };
 
-Result<const rpc::Object*> objectAt(const Value& value, const FieldPath& path) {
+template <class Node> Status objectAt(const Node& value, const FieldPath& path) {
   if (value.isUndefined()) {
     return missing(path);
   }
-  const auto* object = value.as<rpc::Object>();
-  if (object == nullptr) {
+  if (!value.isObject()) {
     return expected(path, "an object");
   }
-  return object;
+  return {};
 }
 
-Result<std::string> stringAt(const Value& value, const FieldPath& path) {
-  const auto* s = value.as<std::string>();
-  if (s == nullptr) {
+template <class Node> Result<std::string> stringAt(const Node& value, const FieldPath& path) {
+  const std::optional<std::string_view> s = value.string();
+  if (!s) {
     return expected(path, "a string");
   }
-  return *s;
+  return std::string(*s);
 }
 
-Result<std::string> requiredString(const Value* value, const FieldPath& path) {
-  if (value == nullptr) {
+template <class Node> Result<std::string> requiredString(const Node& value, const FieldPath& path) {
+  if (!value.present()) {
     return missing(path);
   }
-  return stringAt(*value, path);
+  return stringAt(value, path);
 }
 
-Result<std::optional<std::string>> optionalString(const Value* value, const FieldPath& path) {
-  if (value == nullptr) {
+template <class Node>
+Result<std::optional<std::string>> optionalString(const Node& value, const FieldPath& path) {
+  if (!value.present()) {
     return std::optional<std::string>{};
   }
-  auto s = stringAt(*value, path);
+  auto s = stringAt(value, path);
   if (!s) {
     return s.error();
   }
@@ -205,31 +207,32 @@ Result<std::optional<std::string>> optionalString(const Value* value, const Fiel
 
 // An array of at most `max` strings (`unit` names them in the message); its length is checked
 // before any element is converted.
-Result<std::vector<std::string>> stringsAt(const Value& value, const FieldPath& path,
+template <class Node>
+Result<std::vector<std::string>> stringsAt(const Node& value, const FieldPath& path,
                                            std::size_t max, std::string_view unit) {
-  const auto* array = value.as<rpc::Array>();
-  if (array == nullptr) {
+  if (!value.isArray()) {
     return expected(path, "an array");
   }
-  if (array->size() > max) {
+  const std::size_t size = value.size();
+  if (size > max) {
     return invalidArgument(
-        fmt::format("{}: more than {} {} (got {})", path.str(), max, unit, array->size()));
+        fmt::format("{}: more than {} {} (got {})", path.str(), max, unit, size));
   }
   std::vector<std::string> out;
-  out.reserve(array->size());
-  for (std::size_t i = 0; i < array->size(); ++i) {
-    const auto* s = (*array)[i].as<std::string>();
-    if (s == nullptr) {
+  out.reserve(size);
+  for (std::size_t i = 0; i < size; ++i) {
+    const std::optional<std::string_view> s = value[i].string();
+    if (!s) {
       return expected(FieldPath(path, i), "a string");
     }
-    out.push_back(*s);
+    out.emplace_back(*s);
   }
   return out;
 }
 
-Result<double> numberAt(const Value& value, const FieldPath& path) {
-  const auto* d = value.as<double>();
-  if (d == nullptr) {
+template <class Node> Result<double> numberAt(const Node& value, const FieldPath& path) {
+  const std::optional<double> d = value.number();
+  if (!d) {
     return expected(path, "a number");
   }
   return *d;
@@ -256,12 +259,12 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(RouteField::Coun
 
 enum class RouteNeeds { FullRecord, NameOnly };
 
-Result<state::Route> readRoute(const Value& value, const FieldPath& path, RouteNeeds needs) {
-  auto object = objectAt(value, path);
-  if (!object) {
-    return object.error();
+template <class Node>
+Result<state::Route> readRoute(const Node& value, const FieldPath& path, RouteNeeds needs) {
+  if (Status st = objectAt(value, path); !st) {
+    return st.error();
   }
-  const Members<RouteField> m(**object, kRouteFields);
+  const Members<RouteField, Node> m(value, kRouteFields);
   state::Route route;
 
   auto name = requiredString(m[RouteField::Name], FieldPath(path, "name"));
@@ -276,8 +279,8 @@ Result<state::Route> readRoute(const Value& value, const FieldPath& path, RouteN
   }
   route.endpoint = std::move(*endpoint);
 
-  if (const Value* v = m[RouteField::Protocol]) {
-    auto text = stringAt(*v, FieldPath(path, "protocol"));
+  if (const Node& v = m[RouteField::Protocol]; v.present()) {
+    auto text = stringAt(v, FieldPath(path, "protocol"));
     if (!text) {
       return text.error();
     }
@@ -298,17 +301,17 @@ Result<state::Route> readRoute(const Value& value, const FieldPath& path, RouteN
   }
   route.region = std::move(*region);
 
-  if (const Value* v = m[RouteField::Tags]) {
-    auto tags = stringsAt(*v, FieldPath(path, "tags"), state::kMaxTags, "tags");
+  if (const Node& v = m[RouteField::Tags]; v.present()) {
+    auto tags = stringsAt(v, FieldPath(path, "tags"), state::kMaxTags, "tags");
     if (!tags) {
       return tags.error();
     }
     route.tags = std::move(*tags);
   }
 
-  if (const Value* v = m[RouteField::EnvoyPort]) {
+  if (const Node& v = m[RouteField::EnvoyPort]; v.present()) {
     const FieldPath where(path, "envoyPort");
-    auto port = numberAt(*v, where);
+    auto port = numberAt(v, where);
     if (!port) {
       return port.error();
     }
@@ -326,9 +329,9 @@ Result<state::Route> readRoute(const Value& value, const FieldPath& path, RouteN
   }
   route.envoy_address = std::move(*envoy_address);
 
-  if (const Value* v = m[RouteField::HealthStatus]) {
+  if (const Node& v = m[RouteField::HealthStatus]; v.present()) {
     const FieldPath where(path, "healthStatus");
-    auto text = stringAt(*v, where);
+    auto text = stringAt(v, where);
     if (!text) {
       return text.error();
     }
@@ -340,9 +343,9 @@ Result<state::Route> readRoute(const Value& value, const FieldPath& path, RouteN
   }
 
   // The reference allows null here (`number | null`); null means "not measured".
-  if (const Value* v = m[RouteField::ResponseTimeMs]; v != nullptr && !v->isNull()) {
+  if (const Node& v = m[RouteField::ResponseTimeMs]; v.present() && !v.isNull()) {
     const FieldPath where(path, "responseTimeMs");
-    auto ms = numberAt(*v, where);
+    auto ms = numberAt(v, where);
     if (!ms) {
       return ms.error();
     }
@@ -369,12 +372,11 @@ enum class ItemField { Action, Route, NodePath, OriginNode, Count };
 constexpr std::array<std::string_view, static_cast<std::size_t>(ItemField::Count)> kItemFields{
     "action", "route", "nodePath", "originNode"};
 
-Result<state::UpdateItem> readItem(const Value& value, const FieldPath& path) {
-  auto object = objectAt(value, path);
-  if (!object) {
-    return object.error();
+template <class Node> Result<state::UpdateItem> readItem(const Node& value, const FieldPath& path) {
+  if (Status st = objectAt(value, path); !st) {
+    return st.error();
   }
-  const Members<ItemField> m(**object, kItemFields);
+  const Members<ItemField, Node> m(value, kItemFields);
   state::UpdateItem item;
 
   const FieldPath action_path(path, "action");
@@ -392,11 +394,11 @@ Result<state::UpdateItem> readItem(const Value& value, const FieldPath& path) {
   }
 
   const FieldPath route_path(path, "route");
-  const Value* route_value = m[ItemField::Route];
-  if (route_value == nullptr) {
+  const Node& route_value = m[ItemField::Route];
+  if (!route_value.present()) {
     return missing(route_path);
   }
-  auto route = readRoute(*route_value, route_path,
+  auto route = readRoute(route_value, route_path,
                          item.action == state::UpdateItem::Action::Remove ? RouteNeeds::NameOnly
                                                                           : RouteNeeds::FullRecord);
   if (!route) {
@@ -405,11 +407,11 @@ Result<state::UpdateItem> readItem(const Value& value, const FieldPath& path) {
   item.route = std::move(*route);
 
   const FieldPath node_path_path(path, "nodePath");
-  const Value* node_path = m[ItemField::NodePath];
-  if (node_path == nullptr) {
+  const Node& node_path = m[ItemField::NodePath];
+  if (!node_path.present()) {
     return missing(node_path_path);
   }
-  auto ids = stringsAt(*node_path, node_path_path, state::kMaxNodePathLength, "node ids");
+  auto ids = stringsAt(node_path, node_path_path, state::kMaxNodePathLength, "node ids");
   if (!ids) {
     return ids.error();
   }
@@ -581,40 +583,31 @@ rpc::Value internalRouteValue(const state::Route& route, const state::PeerInfo& 
                        is_stale);
 }
 
-Result<state::Route> routeFromValue(const rpc::Value& value, std::string_view path) {
-  const FieldPath root(path);
-  return readRoute(value, root, RouteNeeds::FullRecord);
-}
+namespace {
 
-Result<state::UpdateItem> updateItemFromValue(const rpc::Value& value, std::string_view path) {
-  const FieldPath root(path);
-  return readItem(value, root);
-}
-
-Result<std::vector<state::UpdateItem>> updateBatchFromValue(const rpc::Value& update,
-                                                            std::size_t max_items) {
+template <class Node>
+Result<std::vector<state::UpdateItem>> readUpdateBatch(const Node& update, std::size_t max_items) {
   const FieldPath update_path("update");
-  auto object = objectAt(update, update_path);
-  if (!object) {
-    return object.error();
+  if (Status st = objectAt(update, update_path); !st) {
+    return st.error();
   }
   const FieldPath updates_path("updates");
-  const Value* updates = update.find("updates");
-  if (updates == nullptr || updates->isUndefined()) {
+  const Node updates = update.find("updates");
+  if (!updates.present()) {
     return missing(updates_path);
   }
-  const auto* array = updates->as<rpc::Array>();
-  if (array == nullptr) {
+  if (!updates.isArray()) {
     return expected(updates_path, "an array");
   }
-  if (array->size() > max_items) {
+  const std::size_t size = updates.size();
+  if (size > max_items) {
     return invalidArgument(
-        fmt::format("updates: {} items in one update (at most {})", array->size(), max_items));
+        fmt::format("updates: {} items in one update (at most {})", size, max_items));
   }
   std::vector<state::UpdateItem> items;
-  items.reserve(array->size());
-  for (std::size_t i = 0; i < array->size(); ++i) {
-    auto item = readItem((*array)[i], FieldPath(updates_path, i));
+  items.reserve(size);
+  for (std::size_t i = 0; i < size; ++i) {
+    auto item = readItem(updates[i], FieldPath(updates_path, i));
     if (!item) {
       return item.error();
     }
@@ -628,13 +621,13 @@ Result<std::vector<state::UpdateItem>> updateBatchFromValue(const rpc::Value& up
   return items;
 }
 
-Result<state::PeerInfo> peerInfoFromValue(const rpc::Value& value, std::string_view root) {
+template <class Node>
+Result<state::PeerInfo> readPeerInfo(const Node& value, std::string_view root) {
   const FieldPath path(root);
-  auto object = objectAt(value, path);
-  if (!object) {
-    return object.error();
+  if (Status st = objectAt(value, path); !st) {
+    return st.error();
   }
-  const Members<PeerField> m(**object, kPeerFields);
+  const Members<PeerField, Node> m(value, kPeerFields);
   state::PeerInfo peer;
 
   const FieldPath name_path(path, "name");
@@ -648,12 +641,12 @@ Result<state::PeerInfo> peerInfoFromValue(const rpc::Value& value, std::string_v
   peer.name = std::move(*name);
 
   const FieldPath domains_path(path, "domains");
-  const Value* domains = m[PeerField::Domains];
-  if (domains == nullptr) {
+  const Node& domains = m[PeerField::Domains];
+  if (!domains.present()) {
     return missing(domains_path);
   }
   auto domain_list =
-      stringsAt(*domains, domains_path, std::numeric_limits<std::size_t>::max(), "domains");
+      stringsAt(domains, domains_path, std::numeric_limits<std::size_t>::max(), "domains");
   if (!domain_list) {
     return domain_list.error();
   }
@@ -665,23 +658,26 @@ Result<state::PeerInfo> peerInfoFromValue(const rpc::Value& value, std::string_v
   }
   peer.endpoint = std::move(*endpoint);
 
-  if (const Value* v = m[PeerField::Labels]) {
+  if (const Node& v = m[PeerField::Labels]; v.present()) {
     const FieldPath labels_path(path, "labels");
-    const auto* labels = v->as<rpc::Object>();
-    if (labels == nullptr) {
+    if (!v.isObject()) {
       return expected(labels_path, "an object");
     }
-    for (const rpc::Member& label : *labels) {
-      if (label.value.isUndefined()) {
-        continue;
+    Status failed;
+    v.forEachMember([&](std::string_view key, const Node& label) {
+      if (!failed || label.isUndefined()) {
+        return;
       }
-      const std::string_view key = label.key;
-      auto text = stringAt(
-          label.value, FieldPath(labels_path, key.size() <= 64 ? std::string(key) : shown(key)));
+      auto text =
+          stringAt(label, FieldPath(labels_path, key.size() <= 64 ? std::string(key) : shown(key)));
       if (!text) {
-        return text.error();
+        failed = text.error();
+        return;
       }
-      peer.labels.insert_or_assign(label.key, std::move(*text));
+      peer.labels.insert_or_assign(std::string(key), std::move(*text));
+    });
+    if (!failed) {
+      return failed.error();
     }
   }
 
@@ -697,6 +693,36 @@ Result<state::PeerInfo> peerInfoFromValue(const rpc::Value& value, std::string_v
   }
   peer.envoy_address = std::move(*envoy_address);
   return peer;
+}
+
+} // namespace
+
+Result<state::Route> routeFromValue(const rpc::Value& value, std::string_view path) {
+  const FieldPath root(path);
+  return readRoute(ValueData(value), root, RouteNeeds::FullRecord);
+}
+
+Result<state::UpdateItem> updateItemFromValue(const rpc::Value& value, std::string_view path) {
+  const FieldPath root(path);
+  return readItem(ValueData(value), root);
+}
+
+Result<std::vector<state::UpdateItem>> updateBatchFromValue(const rpc::Value& update,
+                                                            std::size_t max_items) {
+  return readUpdateBatch(ValueData(update), max_items);
+}
+
+Result<std::vector<state::UpdateItem>> updateBatchFromWire(const rpc::WireData& update,
+                                                           std::size_t max_items) {
+  return readUpdateBatch(update, max_items);
+}
+
+Result<state::PeerInfo> peerInfoFromValue(const rpc::Value& value, std::string_view root) {
+  return readPeerInfo(ValueData(value), root);
+}
+
+Result<state::PeerInfo> peerInfoFromWire(const rpc::WireData& value, std::string_view root) {
+  return readPeerInfo(value, root);
 }
 
 } // namespace catalyst::peering

@@ -8,6 +8,7 @@
 
 #include "catalyst/common/result.h"
 #include "catalyst/rpc/value.h"
+#include "catalyst/rpc/wire_data.h"
 #include "catalyst/state/peer.h"
 #include "catalyst/state/route.h"
 
@@ -90,11 +91,18 @@ Result<state::UpdateItem> updateItemFromValue(const rpc::Value& value,
 // (`updates[3]....`). All or nothing.
 Result<std::vector<state::UpdateItem>> updateBatchFromValue(const rpc::Value& update,
                                                             std::size_t max_items);
+// The same, read from the wire's JSON in place (rpc::WireData, plain data only): exactly what
+// updateBatchFromValue() gives for the Value the session would have made of it, errors included.
+Result<std::vector<state::UpdateItem>> updateBatchFromWire(const rpc::WireData& update,
+                                                           std::size_t max_items);
 
 // A PeerInfo. Required: `name` (state::validateName), `domains` (strings). Optional:
 // `endpoint`, `labels` (an object of string values; `undefined` values are skipped),
 // `peerToken`, `envoyAddress`.
 Result<state::PeerInfo> peerInfoFromValue(const rpc::Value& value,
                                           std::string_view path = "peerInfo");
+// The same, read from the wire's JSON in place (see updateBatchFromWire()).
+Result<state::PeerInfo> peerInfoFromWire(const rpc::WireData& value,
+                                         std::string_view path = "peerInfo");
 
 } // namespace catalyst::peering

@@ -156,6 +156,17 @@ StubHookPtr PayloadHook::call(Path path, Array args) {
   return std::make_shared<ErrorHook>(typeError("'" + joinPath(path) + "' is not a function."));
 }
 
+StubHookPtr PayloadHook::callRaw(const Path& path, const WireArgs& args) {
+  if (path.empty()) {
+    return nullptr;
+  }
+  Walk w = walk(value_, path, path.size());
+  if (w.value.is<Stub>() && w.value.as<Stub>()->hook()) {
+    return w.value.as<Stub>()->hook()->callRaw(rest(path, w.consumed), args);
+  }
+  return nullptr;
+}
+
 StubHookPtr PayloadHook::get(Path path) {
   Walk w = walk(value_, path, path.size());
   if (w.consumed < path.size() && w.value.is<Stub>() && w.value.as<Stub>()->hook()) {
@@ -179,6 +190,39 @@ Promise<Value> invoke(const TargetPtr& target, const std::string& method, Array 
 
 } // namespace
 
+// What a call's result becomes: the hook of a value already there, else a promise of one.
+StubHookPtr resultHook(Promise<Value> result) {
+  if (!result.settled()) {
+    return std::make_shared<PromiseHook>(toHook(result));
+  }
+  const Settled<Value>& outcome = result.outcome();
+  return outcome.ok() ? hookFor(*outcome.value)
+                      : StubHookPtr(std::make_shared<ErrorHook>(outcome.error));
+}
+
+StubHookPtr TargetHook::callRaw(const Path& path, const WireArgs& args) {
+  std::string_view method;
+  if (path.size() > 1) {
+    return nullptr;
+  }
+  if (!path.empty()) {
+    const std::string* name = std::get_if<std::string>(&path.front());
+    if (name == nullptr) {
+      return nullptr;
+    }
+    method = *name;
+  }
+  std::optional<Promise<Value>> result;
+  try {
+    result = target_->callRaw(method, args);
+  } catch (const RpcError& e) {
+    result = Promise<Value>::rejected(e.value());
+  } catch (const std::exception& e) {
+    result = Promise<Value>::rejected(makeError("Error", e.what()));
+  }
+  return result ? resultHook(std::move(*result)) : nullptr;
+}
+
 StubHookPtr TargetHook::call(Path path, Array args) {
   if (path.size() > 1) {
     Path parent(path.begin(), path.end() - 1);
@@ -195,13 +239,7 @@ StubHookPtr TargetHook::call(Path path, Array args) {
   if (std::none_of(args.begin(), args.end(), [](const Value& v) { return hasPromises(v); })) {
     // Nothing to await (the common case): the method runs now, and a result that is already
     // there becomes the hook itself rather than a settled promise.
-    Promise<Value> result = invoke(target_, method, std::move(args));
-    if (!result.settled()) {
-      return std::make_shared<PromiseHook>(toHook(result));
-    }
-    const Settled<Value>& outcome = result.outcome();
-    return outcome.ok() ? hookFor(*outcome.value)
-                        : StubHookPtr(std::make_shared<ErrorHook>(outcome.error));
+    return resultHook(invoke(target_, method, std::move(args)));
   }
   auto [out, r] = Promise<Value>::make();
   TargetPtr target = target_;

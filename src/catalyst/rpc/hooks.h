@@ -35,6 +35,10 @@ public:
   virtual Promise<Value> pull() = 0;
   // True while this stands for a value not known yet (the wire's `pipeline`/`promise`).
   virtual bool isPromise() const { return false; }
+  // call() with the arguments as they came off the wire (a list of plain data only,
+  // WireArgs::plain), when what is called takes them so (Target::callRaw); nullptr
+  // declines, and the caller evaluates the arguments and uses call().
+  virtual StubHookPtr callRaw(const Path& /*path*/, const WireArgs& /*args*/) { return nullptr; }
 };
 
 // A settled plain value (which may hold stubs).
@@ -43,6 +47,7 @@ public:
   explicit PayloadHook(Value value) : value_(std::move(value)) {}
   StubHookPtr call(Path path, Array args) override;
   StubHookPtr get(Path path) override;
+  StubHookPtr callRaw(const Path& path, const WireArgs& args) override;
   Promise<Value> pull() override { return Promise<Value>::resolved(value_); }
   const Value& value() const { return value_; }
 
@@ -57,6 +62,7 @@ public:
   StubHookPtr call(Path path, Array args) override;
   StubHookPtr get(Path path) override;
   Promise<Value> pull() override;
+  StubHookPtr callRaw(const Path& path, const WireArgs& args) override;
   const TargetPtr& target() const { return target_; }
 
 private:

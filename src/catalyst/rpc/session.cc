@@ -15,6 +15,7 @@
 
 #include "catalyst/rpc/hooks.h"
 #include "catalyst/rpc/json_writer.h"
+#include "catalyst/rpc/wire_data.h"
 
 namespace catalyst::rpc {
 namespace {
@@ -30,12 +31,6 @@ struct ProtocolError {
 struct CallError {
   Value error;
 };
-
-constexpr std::array<std::string_view, 13> kPrototypeKeys{
-    "__proto__",       "constructor",      "hasOwnProperty",       "isPrototypeOf",
-    "toString",        "valueOf",          "propertyIsEnumerable", "toLocaleString",
-    "toJSON",          "__defineGetter__", "__defineSetter__",     "__lookupGetter__",
-    "__lookupSetter__"};
 
 constexpr std::array<std::string_view, 8> kErrorNames{
     "Error",       "EvalError", "RangeError", "ReferenceError",
@@ -58,15 +53,6 @@ void stripStubs(Value& v) {
       stripStubs(m.value);
     }
   }
-}
-
-bool isPrototypeKey(std::string_view key) {
-  for (std::string_view k : kPrototypeKeys) {
-    if (k == key) {
-      return true;
-    }
-  }
-  return false;
 }
 
 std::string compact(const bj::value& v) {
@@ -720,6 +706,12 @@ StubHookPtr SessionCore::evaluateCall(const bj::value& expr) {
       if (a.size() == 4) {
         if (!a[3].is_array()) {
           throw ProtocolError{"call arguments must be an array: " + compact(expr)};
+        }
+        // Arguments of plain data go as they are to a callee that reads them so (no Values).
+        if (options_.raw_calls && WireArgs::plain(a[3].as_array())) {
+          if (StubHookPtr raw = target->callRaw(path, WireArgs(a[3].as_array()))) {
+            return raw;
+          }
         }
         Array args;
         for (const bj::value& arg : a[3].as_array()) {

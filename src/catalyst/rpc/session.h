@@ -23,6 +23,9 @@ struct SessionOptions {
   std::size_t max_exports = 100'000;
   // A message introducing a capability while this many imports are held aborts the session.
   std::size_t max_imports = 100'000;
+  // Calls whose arguments are plain data go to callees that take them raw (Target::callRaw)
+  // without being evaluated into Values. False evaluates every call (tests compare the two).
+  bool raw_calls = true;
 };
 
 // Counters of one session.

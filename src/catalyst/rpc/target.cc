@@ -16,16 +16,25 @@ const Value& undefinedValue() {
 
 class FunctionTarget : public Target {
 public:
-  explicit FunctionTarget(std::function<Promise<Value>(Args)> fn) : fn_(std::move(fn)) {}
+  using Raw = std::function<std::optional<Promise<Value>>(const WireArgs&)>;
+  FunctionTarget(std::function<Promise<Value>(Args)> fn, Raw raw)
+      : fn_(std::move(fn)), raw_(std::move(raw)) {}
   Promise<Value> call(std::string_view method, Args args) override {
     if (method.empty()) {
       return fn_(std::move(args));
     }
     return Target::call(method, std::move(args));
   }
+  std::optional<Promise<Value>> callRaw(std::string_view method, const WireArgs& args) override {
+    if (method.empty() && raw_) {
+      return raw_(args);
+    }
+    return std::nullopt;
+  }
 
 private:
   std::function<Promise<Value>(Args)> fn_;
+  Raw raw_;
 };
 
 } // namespace
@@ -89,10 +98,20 @@ Promise<Value> Target::call(std::string_view method, Args /*args*/) {
 
 Value Target::get(std::string_view /*name*/) { return Value(); }
 
+std::optional<Promise<Value>> Target::callRaw(std::string_view /*method*/,
+                                              const WireArgs& /*args*/) {
+  return std::nullopt;
+}
+
 Stub makeStub(TargetPtr target) { return Stub(std::make_shared<TargetHook>(std::move(target))); }
 
 Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn) {
-  return makeStub(std::make_shared<FunctionTarget>(std::move(fn)));
+  return makeStub(std::make_shared<FunctionTarget>(std::move(fn), nullptr));
+}
+
+Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn,
+                      std::function<std::optional<Promise<Value>>(const WireArgs&)> raw) {
+  return makeStub(std::make_shared<FunctionTarget>(std::move(fn), std::move(raw)));
 }
 
 Stub makePayloadStub(Value value) { return Stub(std::make_shared<PayloadHook>(std::move(value))); }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -10,6 +11,7 @@
 
 #include "catalyst/rpc/promise.h"
 #include "catalyst/rpc/value.h"
+#include "catalyst/rpc/wire_data.h"
 
 namespace catalyst::rpc {
 
@@ -64,6 +66,12 @@ public:
 
   // Reads property `name`. The default is undefined.
   virtual Value get(std::string_view name);
+
+  // Calls method `method` with its arguments as they came off the wire, when they hold only
+  // plain data (WireArgs::plain): valid during the call only. nullopt (the default) declines,
+  // and the session evaluates the arguments and calls call(). A target that takes it must
+  // behave exactly as call() would with the evaluated arguments.
+  virtual std::optional<Promise<Value>> callRaw(std::string_view method, const WireArgs& args);
 };
 
 using TargetPtr = std::shared_ptr<Target>;
@@ -73,6 +81,10 @@ Stub makeStub(TargetPtr target);
 
 // A stub for a function (a callback): calls with an empty path invoke `fn`.
 Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn);
+// The same, with `raw` for calls whose arguments are plain data on the wire (Target::callRaw;
+// `raw` gets the escaped array of the arguments).
+Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn,
+                      std::function<std::optional<Promise<Value>>(const WireArgs&)> raw);
 
 // A stub that is already settled to `value`.
 Stub makePayloadStub(Value value);

@@ -435,6 +435,102 @@ TEST(SessionPairTest, CppClientAgainstCppServer) {
   EXPECT_FALSE(client.broken());
 }
 
+// A function that takes its arguments raw (Target::callRaw) gets them off the wire when they
+// are plain data, and evaluated otherwise; with raw_calls off, always evaluated. Both answer the
+// same way.
+class RawCallTest : public ::testing::Test {
+protected:
+  Stub mainWith(bool decline) {
+    Stub f = makeFunctionStub(
+        [this](Args args) {
+          ++evaluated;
+          return Promise<Value>::resolved("evaluated " + std::to_string(args.size()));
+        },
+        [this, decline](const WireArgs& args) -> std::optional<Promise<Value>> {
+          if (decline) {
+            ++declined;
+            return std::nullopt;
+          }
+          ++raw;
+          const WireData first = args[0];
+          if (!first.isObject()) {
+            throw std::runtime_error("not an object");
+          }
+          const WireData list = first.find("list");
+          EXPECT_TRUE(list.isArray());
+          EXPECT_EQ(list.size(), 2u);
+          EXPECT_EQ(list[1].number(), std::optional<double>(2));
+          EXPECT_TRUE(first.find("gone").isUndefined());
+          EXPECT_FALSE(first.find("gone").present());
+          EXPECT_FALSE(first.find("__proto__").present()) << "prototype keys are left out";
+          EXPECT_EQ(args[1].string(), std::optional<std::string_view>("x"));
+          EXPECT_FALSE(args[2].present());
+          return Promise<Value>::resolved("raw " + std::to_string(args.size()));
+        });
+    return makePayloadStub(object({{"f", f}}));
+  }
+
+  // Pushes a call of f with `args` (the session's `id`th push) and pulls its result.
+  static std::vector<std::string> call(FrameTransport& t, std::string_view args, int id = 1) {
+    t.deliver("[\"push\",[\"pipeline\",0,[\"f\"]," + std::string(args) + "]]");
+    t.deliver("[\"pull\"," + std::to_string(id) + "]");
+    return t.take();
+  }
+
+  int evaluated = 0;
+  int raw = 0;
+  int declined = 0;
+};
+
+constexpr std::string_view kPlainArgs =
+    R"([{"list":[[1,2]],"gone":["undefined"],"__proto__":{"x":1}},"x"])";
+
+TEST_F(RawCallTest, PlainArgumentsGoRaw) {
+  FrameTransport t;
+  Session session(t, mainWith(false));
+  EXPECT_EQ(call(t, kPlainArgs), std::vector<std::string>{R"(["resolve",1,"raw 2"])"});
+  EXPECT_EQ(raw, 1);
+  EXPECT_EQ(evaluated, 0);
+}
+
+TEST_F(RawCallTest, ArgumentsWithSpecialFormsAreEvaluated) {
+  FrameTransport t;
+  Session session(t, mainWith(false));
+  EXPECT_EQ(call(t, R"([{"when":["date",0]},"x"])"),
+            std::vector<std::string>{R"(["resolve",1,"evaluated 2"])"});
+  EXPECT_EQ(call(t, R"([["bigint","1"]])", 2),
+            std::vector<std::string>{R"(["resolve",2,"evaluated 1"])"});
+  EXPECT_EQ(raw, 0);
+  EXPECT_EQ(evaluated, 2);
+}
+
+TEST_F(RawCallTest, ADecliningCalleeIsCalledWithEvaluatedArguments) {
+  FrameTransport t;
+  Session session(t, mainWith(true));
+  EXPECT_EQ(call(t, kPlainArgs), std::vector<std::string>{R"(["resolve",1,"evaluated 2"])"});
+  EXPECT_EQ(declined, 1);
+  EXPECT_EQ(evaluated, 1);
+}
+
+TEST_F(RawCallTest, WithRawCallsOffEverythingIsEvaluated) {
+  FrameTransport t;
+  SessionOptions options;
+  options.raw_calls = false;
+  Session session(t, mainWith(false), options);
+  EXPECT_EQ(call(t, kPlainArgs), std::vector<std::string>{R"(["resolve",1,"evaluated 2"])"});
+  EXPECT_EQ(raw, 0);
+  EXPECT_EQ(evaluated, 1);
+}
+
+TEST_F(RawCallTest, AThrowingRawCalleeRejectsTheCall) {
+  FrameTransport t;
+  Session session(t, mainWith(false));
+  const std::vector<std::string> out = call(t, R"(["not an object","x"])");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], R"(["reject",1,["error","Error","not an object"]])");
+  EXPECT_FALSE(session.broken());
+}
+
 TEST(SessionPairTest, PendingCallsFailWhenTheSessionBreaks) {
   Pipe pipe;
   Session server(pipe.server_end, makeStub(std::make_shared<test::InteropApi>()));
