@@ -13,10 +13,13 @@
 
 #include "catalyst/dataplane/event_loop.h"
 
+#include "socket_test_util.h"
+
 namespace catalyst::dataplane {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::eventually;
 
 // Runs a loop on its own thread until destroyed.
 class LoopThread {
@@ -36,17 +39,6 @@ public:
 private:
   std::thread thread_;
 };
-
-bool eventually(const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) {
-      return true;
-    }
-    std::this_thread::sleep_for(1ms);
-  }
-  return condition();
-}
 
 TEST(EventLoopTest, PostedTasksRunOnTheLoopThreadInOrder) {
   std::atomic<int> ran{0};
