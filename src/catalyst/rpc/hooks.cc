@@ -212,6 +212,10 @@ StubHookPtr TargetHook::callRaw(const Path& path, const WireArgs& args) {
     }
     method = *name;
   }
+  // Only a target that takes the method raw has its arguments looked at.
+  if (!target_->takesRaw(method) || !args.plain()) {
+    return nullptr;
+  }
   std::optional<Promise<Value>> result;
   try {
     result = target_->callRaw(method, args);

@@ -35,8 +35,8 @@ public:
   virtual Promise<Value> pull() = 0;
   // True while this stands for a value not known yet (the wire's `pipeline`/`promise`).
   virtual bool isPromise() const { return false; }
-  // call() with the arguments as they came off the wire (a list of plain data only,
-  // WireArgs::plain), when what is called takes them so (Target::callRaw); nullptr
+  // call() with the arguments as they came off the wire, when what is called takes them so
+  // (Target::takesRaw) and they are plain data (WireArgs::plain, checked only then); nullptr
   // declines, and the caller evaluates the arguments and uses call().
   virtual StubHookPtr callRaw(const Path& /*path*/, const WireArgs& /*args*/) { return nullptr; }
 };

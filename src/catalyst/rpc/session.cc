@@ -708,7 +708,7 @@ StubHookPtr SessionCore::evaluateCall(const bj::value& expr) {
           throw ProtocolError{"call arguments must be an array: " + compact(expr)};
         }
         // Arguments of plain data go as they are to a callee that reads them so (no Values).
-        if (options_.raw_calls && WireArgs::plain(a[3].as_array())) {
+        if (options_.raw_calls) {
           if (StubHookPtr raw = target->callRaw(path, WireArgs(a[3].as_array()))) {
             return raw;
           }

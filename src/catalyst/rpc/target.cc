@@ -25,11 +25,10 @@ public:
     }
     return Target::call(method, std::move(args));
   }
-  std::optional<Promise<Value>> callRaw(std::string_view method, const WireArgs& args) override {
-    if (method.empty() && raw_) {
-      return raw_(args);
-    }
-    return std::nullopt;
+  bool takesRaw(std::string_view method) const override { return method.empty() && raw_; }
+  std::optional<Promise<Value>> callRaw(std::string_view /*method*/,
+                                        const WireArgs& args) override {
+    return raw_(args);
   }
 
 private:
@@ -97,6 +96,8 @@ Promise<Value> Target::call(std::string_view method, Args /*args*/) {
 }
 
 Value Target::get(std::string_view /*name*/) { return Value(); }
+
+bool Target::takesRaw(std::string_view /*method*/) const { return false; }
 
 std::optional<Promise<Value>> Target::callRaw(std::string_view /*method*/,
                                               const WireArgs& /*args*/) {

@@ -67,10 +67,13 @@ public:
   // Reads property `name`. The default is undefined.
   virtual Value get(std::string_view name);
 
-  // Calls method `method` with its arguments as they came off the wire, when they hold only
-  // plain data (WireArgs::plain): valid during the call only. nullopt (the default) declines,
-  // and the session evaluates the arguments and calls call(). A target that takes it must
-  // behave exactly as call() would with the evaluated arguments.
+  // Whether callRaw() takes method `method`. The default is false: the arguments of every call
+  // are evaluated (and nothing else is looked at) before call().
+  virtual bool takesRaw(std::string_view method) const;
+  // Calls method `method` (one takesRaw() named) with its arguments as they came off the wire,
+  // once they were found to be plain data (WireArgs::plain): valid during the call only.
+  // nullopt declines, and the session evaluates the arguments and calls call(). A target that
+  // takes it must behave exactly as call() would with the evaluated arguments.
   virtual std::optional<Promise<Value>> callRaw(std::string_view method, const WireArgs& args);
 };
 

@@ -121,6 +121,7 @@ public:
   explicit WireArgs(const boost::json::array& args) : args_(args) {}
   // True when every argument is plain data (WireData::plain).
   static bool plain(const boost::json::array& args);
+  bool plain() const { return plain(args_); }
 
   std::size_t size() const { return args_.size(); }
   // Argument `i` (absent past the end, as rpc::Args reads undefined).
