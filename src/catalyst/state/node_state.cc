@@ -99,27 +99,57 @@ std::vector<RouteKey> NodeState::keysFrom(const std::string& peer) const {
   return keys;
 }
 
-std::optional<uint16_t> NodeState::portFor(const RouteKey& key) const {
-  auto it = route_ports_.find(key);
-  return it == route_ports_.end() ? std::nullopt : std::optional(it->second);
+const NodeState::LearnedRoute* NodeState::findLearned(const RouteKey& key) const {
+  auto it = learned_.find(key);
+  return it == learned_.end() ? nullptr : &it->second;
 }
 
-void NodeState::allocatePort(const RouteKey& key) {
-  if (ports_.capacity() == 0 || route_ports_.count(key) > 0) {
+std::optional<uint16_t> NodeState::portFor(const RouteKey& key) const {
+  // A learned route never has this node as its origin (loop prevention drops those).
+  if (key.origin_node == self_.name) {
+    auto it = local_ports_.find(key.name);
+    return it == local_ports_.end() ? std::nullopt : std::optional(it->second);
+  }
+  const LearnedRoute* route = findLearned(key);
+  return route == nullptr ? std::nullopt : route->allocatedPort();
+}
+
+void NodeState::allocateLocalPort(const std::string& name) {
+  if (ports_.capacity() == 0 || local_ports_.count(name) > 0) {
     return;
   }
   if (std::optional<uint16_t> port = ports_.allocate()) {
-    route_ports_.emplace(key, *port);
+    local_ports_.emplace(name, *port);
   } else {
     ++port_allocation_failures_;
   }
 }
 
-void NodeState::releasePort(const RouteKey& key) {
-  auto it = route_ports_.find(key);
-  if (it != route_ports_.end()) {
+void NodeState::releaseLocalPort(const std::string& name) {
+  auto it = local_ports_.find(name);
+  if (it != local_ports_.end()) {
     ports_.release(it->second);
-    route_ports_.erase(it);
+    local_ports_.erase(it);
+  }
+}
+
+void NodeState::allocateLearnedPort(LearnedRoute& route) {
+  if (ports_.capacity() == 0 || route.has_port) {
+    return;
+  }
+  if (std::optional<uint16_t> port = ports_.allocate()) {
+    route.port = *port;
+    route.has_port = true;
+  } else {
+    ++port_allocation_failures_;
+  }
+}
+
+void NodeState::releaseLearnedPort(LearnedRoute& route) {
+  if (route.has_port) {
+    ports_.release(route.port);
+    route.port = 0;
+    route.has_port = false;
   }
 }
 
@@ -145,13 +175,13 @@ bool NodeState::applyOne(const DeltaOp& o) {
           return peers_.erase(v.name) > 0;
         } else if constexpr (std::is_same_v<T, op::UpsertLocalRoute>) {
           local_routes_.insert_or_assign(v.route.route.name, v.route);
-          allocatePort(RouteKey{v.route.route.name, self_.name});
+          allocateLocalPort(v.route.route.name);
           return true;
         } else if constexpr (std::is_same_v<T, op::RemoveLocalRoute>) {
           if (local_routes_.erase(v.name) == 0) {
             return false;
           }
-          releasePort(RouteKey{v.name, self_.name});
+          releaseLocalPort(v.name);
           return true;
         } else if constexpr (std::is_same_v<T, op::UpsertService>) {
           services_.insert_or_assign(v.service.name, v.service);
@@ -207,7 +237,7 @@ bool NodeState::applyOne(const DeltaOp& o) {
           }
           const Paths& paths = it->second.paths;
           it->second.best = static_cast<int32_t>(lowerBound(paths, v.peer) - paths.begin());
-          allocatePort(v.key);
+          allocateLearnedPort(it->second);
           return true;
         } else if constexpr (std::is_same_v<T, op::ClearBest>) {
           auto it = learned_.find(v.key);
@@ -216,10 +246,10 @@ bool NodeState::applyOne(const DeltaOp& o) {
           }
           it->second.best = LearnedRoute::kNoBest;
           --best_count_;
+          releaseLearnedPort(it->second);
           if (it->second.paths.empty()) {
             learned_.erase(it);
           }
-          releasePort(v.key);
           return true;
         }
       },

@@ -49,6 +49,10 @@ public:
 
     Paths paths;
     int32_t best = kNoBest; // the index in `paths` of the best path (Loc-RIB)
+    // The data-plane port this node allocated for the route (portFor()); kept here rather than
+    // in a table of its own so a route's port costs no second key and lookup (fits the padding).
+    uint16_t port = 0;
+    bool has_port = false;
 
     // Whether a best path is chosen (it may be gone within a delta).
     bool hasBest() const { return best != kNoBest; }
@@ -58,6 +62,9 @@ public:
     }
     // The path `peer` gave, or nullptr.
     const LearnedPath* path(const std::string& peer) const;
+    std::optional<uint16_t> allocatedPort() const {
+      return has_port ? std::optional<uint16_t>(port) : std::nullopt;
+    }
     bool operator==(const LearnedRoute&) const = default;
   };
   using LearnedRoutes = std::unordered_map<RouteKey, LearnedRoute, RouteKeyHash>;
@@ -100,6 +107,9 @@ public:
   const LearnedPath* findPath(const std::string& peer, const RouteKey& key) const;
   // The best path for `key`, or nullptr when the route is not learned.
   const LearnedPath* findBest(const RouteKey& key) const;
+  // The learned route `key` (its paths, best path and port), or nullptr: one lookup for
+  // callers that need more than one of them.
+  const LearnedRoute* findLearned(const RouteKey& key) const;
   // The keys of every route `peer` gives a path for. O(learned routes): a walk of the table,
   // for session ends and stale sweeps, which touch most of a peer's routes anyway; no index
   // per path is kept (it cost ~100 bytes per path).
@@ -114,8 +124,10 @@ public:
 
 private:
   bool applyOne(const DeltaOp& op);
-  void allocatePort(const RouteKey& key);
-  void releasePort(const RouteKey& key);
+  void allocateLocalPort(const std::string& name);
+  void releaseLocalPort(const std::string& name);
+  void allocateLearnedPort(LearnedRoute& route);
+  void releaseLearnedPort(LearnedRoute& route);
 
   NodeIdentity self_;
   std::map<std::string, Peer> peers_;
@@ -123,7 +135,7 @@ private:
   std::map<std::string, LocalService> services_;
   LearnedRoutes learned_;
   PortPool ports_;
-  std::unordered_map<RouteKey, uint16_t, RouteKeyHash> route_ports_;
+  std::unordered_map<std::string, uint16_t> local_ports_; // by local route name
   uint64_t port_allocation_failures_ = 0;
   std::size_t best_count_ = 0;
   std::size_t path_count_ = 0;

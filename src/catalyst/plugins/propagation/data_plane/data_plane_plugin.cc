@@ -24,12 +24,13 @@ std::vector<control::Effect> DataPlanePlugin::evaluate(const state::NodeState& c
     } else if (const auto* rm = std::get_if<state::op::RemoveLocalRoute>(&o)) {
       config.removals.push_back({rm->name, committed.self().name});
     } else if (const auto* sel = std::get_if<state::op::SelectBest>(&o)) {
-      const state::LearnedPath* best = committed.findBest(sel->key);
+      const state::NodeState::LearnedRoute* learned = committed.findLearned(sel->key);
+      const state::LearnedPath* best = learned == nullptr ? nullptr : learned->bestPath();
       if (best == nullptr) {
         continue;
       }
       DataPlaneRoute route{DataPlaneRoute::Kind::Egress, sel->key,     best->route.protocol,
-                           committed.portFor(sel->key),  std::nullopt, best->route.envoy_address,
+                           learned->allocatedPort(),     std::nullopt, best->route.envoy_address,
                            best->route.envoy_port,       best->peer};
       config.upserts.push_back(std::move(route));
     } else if (const auto* clr = std::get_if<state::op::ClearBest>(&o)) {

@@ -75,20 +75,21 @@ std::vector<const state::Peer*> connectedPeers(const state::NodeState& s) {
 // Next-hop rewrite: the receiver's traffic for the route enters our data plane, at our
 // address and the port we allocated for the route (none when no port range is configured or
 // the range is exhausted); what the neighbour advertised to us stays in the learned path.
-state::Route asAdvertised(const state::NodeState& s, const state::RouteKey& key,
+state::Route asAdvertised(const state::NodeState& s, std::optional<uint16_t> port,
                           state::Route route) {
   if (!s.self().envoy_address.empty()) {
     route.envoy_address = s.self().envoy_address;
   } else {
     route.envoy_address.reset();
   }
-  route.envoy_port = s.portFor(key);
+  route.envoy_port = port;
   return route;
 }
 
 UpdateItem localAdd(const state::NodeState& s, const state::Route& route, PathMaker& paths) {
-  return UpdateItem{UpdateItem::Action::Add, asAdvertised(s, {route.name, s.self().name}, route),
-                    paths.own(), s.self().name};
+  return UpdateItem{UpdateItem::Action::Add,
+                    asAdvertised(s, s.portFor({route.name, s.self().name}), route), paths.own(),
+                    s.self().name};
 }
 
 UpdateItem withdrawal(const state::RouteKey& key, PathMaker& paths) {
@@ -103,8 +104,10 @@ bool exportable(const state::LearnedPath& best, const std::string& peer) {
          std::find(best.node_path.begin(), best.node_path.end(), peer) == best.node_path.end();
 }
 
-UpdateItem learnedAdd(const state::NodeState& s, const state::LearnedPath& best, PathMaker& paths) {
-  return UpdateItem{UpdateItem::Action::Add, asAdvertised(s, best.key(), best.route),
+UpdateItem learnedAdd(const state::NodeState& s, const state::NodeState::LearnedRoute& route,
+                      PathMaker& paths) {
+  const state::LearnedPath& best = *route.bestPath();
+  return UpdateItem{UpdateItem::Action::Add, asAdvertised(s, route.allocatedPort(), best.route),
                     paths.via(best.node_path), best.origin_node};
 }
 
@@ -113,9 +116,10 @@ void fullTable(const state::NodeState& s, const state::Peer& peer, Outbox& out, 
     out.add(peer.info.name, localAdd(s, local.route, paths));
   }
   for (const state::RouteKey& key : s.learnedKeysSorted()) {
-    const state::LearnedPath* best = s.findBest(key);
-    if (best != nullptr && exportable(*best, peer.info.name)) {
-      out.add(peer.info.name, learnedAdd(s, *best, paths));
+    const state::NodeState::LearnedRoute* route = s.findLearned(key);
+    if (route != nullptr && route->bestPath() != nullptr &&
+        exportable(*route->bestPath(), peer.info.name)) {
+      out.add(peer.info.name, learnedAdd(s, *route, paths));
     }
   }
 }
@@ -139,15 +143,16 @@ std::vector<control::Effect> PeerAdvertiserPlugin::evaluate(const state::NodeSta
         out.add(p->info.name, withdrawal({rm->name, committed.self().name}, paths));
       }
     } else if (const auto* sel = std::get_if<state::op::SelectBest>(&o)) {
-      const state::LearnedPath* best = committed.findBest(sel->key);
-      if (best == nullptr) {
+      const state::NodeState::LearnedRoute* route = committed.findLearned(sel->key);
+      if (route == nullptr || route->bestPath() == nullptr) {
         continue; // superseded by a later operation of the same delta
       }
       // Excluded peers get a withdrawal; the session layer's Adj-RIB-Out drops the ones for
       // routes a peer was never sent (peering/adj_rib_out.h).
       for (const state::Peer* p : peers) {
-        out.add(p->info.name, exportable(*best, p->info.name) ? learnedAdd(committed, *best, paths)
-                                                              : withdrawal(sel->key, paths));
+        out.add(p->info.name, exportable(*route->bestPath(), p->info.name)
+                                  ? learnedAdd(committed, *route, paths)
+                                  : withdrawal(sel->key, paths));
       }
     } else if (const auto* clr = std::get_if<state::op::ClearBest>(&o)) {
       for (const state::Peer* p : peers) {
