@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 namespace catalyst::rpc::json {
 namespace {
@@ -30,13 +31,51 @@ int b64Index(char c) {
   return -1;
 }
 
+// The length of the prefix of `s` that needs no escape: no control character, '"' or '\\'.
+// Eight bytes at a time: a byte-wise "is any byte below 0x20 / equal to c" test on one word
+// (exact, no false positives; bytes >= 0x80, i.e. UTF-8, never match).
+std::size_t plainPrefix(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w = 0;
+    std::memcpy(&w, s.data() + i, 8);
+    const uint64_t quote = w ^ (kOnes * '"');
+    const uint64_t backslash = w ^ (kOnes * '\\');
+    const uint64_t hits =
+        ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash);
+    if ((hits & kHigh) != 0) {
+      break;
+    }
+  }
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == '"' || c == '\\') {
+      break;
+    }
+    ++i;
+  }
+  return i;
+}
+
 } // namespace
 
 void appendString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const std::size_t plain = plainPrefix(s);
+  if (plain == s.size()) { // the usual case: one copy
+    const std::size_t at = out.size();
+    out.resize(at + s.size() + 2);
+    char* p = out.data() + at;
+    p[0] = '"';
+    std::memcpy(p + 1, s.data(), s.size());
+    p[s.size() + 1] = '"';
+    return;
+  }
   out.push_back('"');
   std::size_t run = 0; // start of the current run of characters that need no escape
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  for (std::size_t i = plain; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') {
       continue;
