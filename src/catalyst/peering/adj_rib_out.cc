@@ -66,28 +66,38 @@ uint64_t digest(const state::UpdateItem& item) {
 }
 
 bool AdjRibOut::push(state::UpdateItem item) {
-  state::RouteKey key{item.route.name, item.origin_node};
+  Entries::value_type* slot = nullptr;
   if (item.action == state::UpdateItem::Action::Add) {
     const uint64_t d = digest(item);
-    auto [it, inserted] = digests_.try_emplace(key, d);
-    if (!inserted) {
-      if (it->second == d) {
-        ++suppressed_;
-        return false;
-      }
-      it->second = d;
+    auto [it, inserted] = entries_.try_emplace(state::RouteKey{item.route.name, item.origin_node});
+    Entry& e = it->second;
+    if (e.advertised && e.digest == d) {
+      ++suppressed_;
+      return false;
     }
-  } else if (digests_.erase(key) == 0) {
-    ++suppressed_;
-    return false;
+    if (!e.advertised) {
+      e.advertised = true;
+      ++advertised_;
+    }
+    e.digest = d;
+    slot = &*it;
+  } else {
+    auto it = entries_.find(state::RouteKey{item.route.name, item.origin_node});
+    if (it == entries_.end() || !it->second.advertised) {
+      ++suppressed_;
+      return false;
+    }
+    it->second.advertised = false;
+    --advertised_;
+    slot = &*it;
   }
-  auto queued = queued_at_.find(key);
-  if (queued != queued_at_.end()) {
-    queue_[queued->second] = std::move(item); // the latest word on this route, in its old place
+  Entry& e = slot->second;
+  if (e.queued != kNotQueued) {
+    queue_[e.queued].item = std::move(item); // the latest word on this route, in its old place
     return true;
   }
-  queued_at_.emplace(std::move(key), queue_.size());
-  queue_.push_back(std::move(item));
+  e.queued = queue_.size();
+  queue_.push_back(Queued{std::move(item), slot});
   return true;
 }
 
@@ -96,9 +106,14 @@ std::vector<state::UpdateItem> AdjRibOut::take(std::size_t max) {
   const std::size_t n = std::min(max, queued());
   out.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    state::UpdateItem& item = queue_[head_ + i];
-    queued_at_.erase(state::RouteKey{item.route.name, item.origin_node});
-    out.push_back(std::move(item));
+    Queued& q = queue_[head_ + i];
+    q.entry->second.queued = kNotQueued;
+    if (!q.entry->second.advertised) {
+      // A withdrawal: once sent, nothing is left to know. (Found first: erase(key) would read
+      // the key it is destroying.)
+      entries_.erase(entries_.find(q.entry->first));
+    }
+    out.push_back(std::move(q.item));
   }
   head_ += n;
   if (head_ == queue_.size()) {
@@ -107,18 +122,18 @@ std::vector<state::UpdateItem> AdjRibOut::take(std::size_t max) {
   } else if (head_ >= 1024 && head_ * 2 >= queue_.size()) {
     // Under a steady stream the queue never empties: drop the sent front now and then.
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
-    for (auto& [key, at] : queued_at_) {
-      at -= head_;
-    }
     head_ = 0;
+    for (std::size_t i = 0; i < queue_.size(); ++i) {
+      queue_[i].entry->second.queued = i;
+    }
   }
   return out;
 }
 
 void AdjRibOut::clear() {
-  digests_.clear();
+  entries_.clear();
+  advertised_ = 0;
   queue_.clear();
-  queued_at_.clear();
   head_ = 0;
 }
 

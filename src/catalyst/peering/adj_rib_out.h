@@ -26,7 +26,7 @@ public:
   bool empty() const { return head_ == queue_.size(); }
   std::size_t queued() const { return queue_.size() - head_; }
   // Routes the peer has (or will have, once the queue is sent).
-  std::size_t advertised() const { return digests_.size(); }
+  std::size_t advertised() const { return advertised_; }
 
   // The next batch, in queue order, at most `max` items; they count as sent.
   std::vector<state::UpdateItem> take(std::size_t max);
@@ -38,10 +38,25 @@ public:
   uint64_t suppressed() const { return suppressed_; }
 
 private:
-  std::unordered_map<state::RouteKey, uint64_t, state::RouteKeyHash> digests_;
-  std::vector<state::UpdateItem> queue_;
+  static constexpr std::size_t kNotQueued = SIZE_MAX;
+  // What we know of one route: one table for both questions push() asks (what does the peer
+  // have, and is a change to it still waiting), so a route costs one key and one lookup.
+  // Kept while the route is advertised or an item for it is queued.
+  struct Entry {
+    uint64_t digest = 0;             // of the last add, when `advertised`
+    bool advertised = false;         // the peer has the route (or will, once the queue is sent)
+    std::size_t queued = kNotQueued; // the index in queue_ of the waiting item
+  };
+  using Entries = std::unordered_map<state::RouteKey, Entry, state::RouteKeyHash>;
+  struct Queued {
+    state::UpdateItem item;
+    Entries::value_type* entry; // elements of an unordered_map never move
+  };
+
+  Entries entries_;
+  std::size_t advertised_ = 0;
+  std::vector<Queued> queue_;
   std::size_t head_ = 0;
-  std::unordered_map<state::RouteKey, std::size_t, state::RouteKeyHash> queued_at_;
   uint64_t suppressed_ = 0;
 };
 

@@ -79,6 +79,23 @@ TEST(AdjRibOutTest, BatchesKeepQueueOrderAndTheirSize) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(AdjRibOutTest, AWithdrawalOvertakingItsQueuedAddIsSentOnceAndForgotten) {
+  AdjRibOut out;
+  EXPECT_TRUE(out.push(add("books")));
+  EXPECT_TRUE(out.push(withdraw("books"))) << "replaces the queued add in its place";
+  EXPECT_FALSE(out.push(withdraw("books"))) << "already withdrawn";
+  EXPECT_EQ(out.advertised(), 0u);
+  EXPECT_EQ(names(out.take(1000)), (std::vector<std::string>{"-books"}));
+  EXPECT_FALSE(out.push(withdraw("books")));
+  EXPECT_TRUE(out.push(add("books"))) << "announced afresh";
+  EXPECT_TRUE(out.push(add("films")));
+  EXPECT_EQ(out.advertised(), 2u);
+  EXPECT_EQ(names(out.take(1)), (std::vector<std::string>{"+books"}));
+  EXPECT_TRUE(out.push(withdraw("books")));
+  EXPECT_EQ(names(out.take(1000)), (std::vector<std::string>{"+films", "-books"}));
+  EXPECT_EQ(out.advertised(), 1u);
+}
+
 TEST(AdjRibOutTest, ClearForgetsWhatThePeerHad) {
   AdjRibOut out;
   out.push(add("books"));
