@@ -446,71 +446,81 @@ rpc::Value toValue(const state::UpdateItem& item) {
 
 namespace {
 
-// The Cap'n Web encoding of what toValue() builds, written directly (see updateBatchEncoded()).
-// Member order and number forms are those of toValue() followed by the session's devaluation.
-void encodeNumber(std::string& out, double d) {
-  if (std::isnan(d)) {
-    out += "[\"nan\"]";
-  } else if (std::isinf(d)) {
-    out += d > 0 ? "[\"inf\"]" : "[\"-inf\"]";
-  } else {
+// What toValue() builds, written directly as text: in the Cap'n Web encoding (what the
+// session's devaluation would write: arrays escaped as [[...]], non-finite numbers as
+// ["inf"]) for updateBatchEncoded(), or as plain JSON (what rpc::toPlainJson() and
+// boost::json::serialize would write, except that non-finite numbers are null, which reads
+// back as absent) for appendRoutePlainJson(). Member order is toValue()'s.
+enum class Style { CapnWeb, Plain };
+
+void encodeNumber(std::string& out, double d, Style style) {
+  if (std::isfinite(d)) {
     rpc::json::appendNumber(out, d);
+  } else if (style == Style::Plain) {
+    out += "null"; // JSON has no spelling for them (Boost.JSON writes "Infinity", unreadable)
+  } else if (std::isnan(d)) {
+    out += "[\"nan\"]";
+  } else {
+    out += d > 0 ? "[\"inf\"]" : "[\"-inf\"]";
   }
 }
 
+// `key` is the member's quoted name with its separators, e.g. `,"endpoint":`.
 void encodeMember(std::string& out, std::string_view key, std::string_view text) {
-  out.push_back(',');
-  rpc::json::appendString(out, key);
-  out.push_back(':');
+  out += key;
   rpc::json::appendString(out, text);
 }
 
-void encodeStrings(std::string& out, const std::vector<std::string>& strings) {
-  out += "[[";
+void encodeStrings(std::string& out, const std::vector<std::string>& strings, Style style) {
+  out += style == Style::CapnWeb ? "[[" : "[";
   for (std::size_t i = 0; i < strings.size(); ++i) {
     if (i != 0) {
       out.push_back(',');
     }
     rpc::json::appendString(out, strings[i]);
   }
-  out += "]]";
+  out += style == Style::CapnWeb ? "]]" : "]";
 }
 
-void encodeRoute(std::string& out, const state::Route& route) {
+void encodeRoute(std::string& out, const state::Route& route, Style style) {
   out += "{\"name\":";
   rpc::json::appendString(out, route.name);
   if (route.endpoint) {
-    encodeMember(out, "endpoint", *route.endpoint);
+    encodeMember(out, ",\"endpoint\":", *route.endpoint);
   }
-  encodeMember(out, "protocol", state::toString(route.protocol));
+  encodeMember(out, ",\"protocol\":", state::toString(route.protocol));
   if (route.region) {
-    encodeMember(out, "region", *route.region);
+    encodeMember(out, ",\"region\":", *route.region);
   }
   if (!route.tags.empty()) {
     out += ",\"tags\":";
-    encodeStrings(out, route.tags);
+    encodeStrings(out, route.tags, style);
   }
   if (route.envoy_port) {
     out += ",\"envoyPort\":";
-    encodeNumber(out, static_cast<double>(*route.envoy_port));
+    encodeNumber(out, static_cast<double>(*route.envoy_port), style);
   }
   if (route.envoy_address) {
-    encodeMember(out, "envoyAddress", *route.envoy_address);
+    encodeMember(out, ",\"envoyAddress\":", *route.envoy_address);
   }
   if (route.health_status) {
-    encodeMember(out, "healthStatus", state::toString(*route.health_status));
+    encodeMember(out, ",\"healthStatus\":", state::toString(*route.health_status));
   }
   if (route.response_time_ms) {
     out += ",\"responseTimeMs\":";
-    encodeNumber(out, *route.response_time_ms);
+    encodeNumber(out, *route.response_time_ms, style);
   }
   if (route.last_checked) {
-    encodeMember(out, "lastChecked", *route.last_checked);
+    encodeMember(out, ",\"lastChecked\":", *route.last_checked);
   }
   out.push_back('}');
 }
 
 } // namespace
+
+void appendRoutePlainJson(std::string& out, const state::Route& route) {
+  encodeRoute(out, route, Style::Plain);
+}
 
 rpc::Value updateBatchEncoded(std::span<const state::UpdateItem> items) {
   std::string out;
@@ -523,9 +533,9 @@ rpc::Value updateBatchEncoded(std::span<const state::UpdateItem> items) {
     }
     out += item.action == state::UpdateItem::Action::Add ? "{\"action\":\"add\",\"route\":"
                                                          : "{\"action\":\"remove\",\"route\":";
-    encodeRoute(out, item.route);
+    encodeRoute(out, item.route, Style::CapnWeb);
     out += ",\"nodePath\":";
-    encodeStrings(out, item.node_path);
+    encodeStrings(out, item.node_path, Style::CapnWeb);
     out += ",\"originNode\":";
     rpc::json::appendString(out, item.origin_node);
     out.push_back('}');

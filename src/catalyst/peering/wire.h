@@ -57,6 +57,11 @@ rpc::Value updateBatchValue(std::span<const state::UpdateItem> items);
 // peering sessions send.
 rpc::Value updateBatchEncoded(std::span<const state::UpdateItem> items);
 
+// toValue(route) as plain JSON text (what rpc::toPlainJson() and boost::json::serialize would
+// give, up to the spelling of non-integral numbers; a non-finite number, which JSON cannot
+// spell and route validation refuses, is null), appended to `out`; for the state files.
+void appendRoutePlainJson(std::string& out, const state::Route& route);
+
 // {name, domains, endpoint?, labels?, peerToken?, envoyAddress?}; `peerToken` only with
 // TokenVisibility::Include.
 rpc::Value toValue(const state::PeerInfo& peer, TokenVisibility token);

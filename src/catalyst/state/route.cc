@@ -1,6 +1,7 @@
 #include "catalyst/state/route.h"
 
 #include <array>
+#include <cmath>
 #include <functional>
 #include <utility>
 
@@ -97,13 +98,18 @@ Status validateRoute(const Route& route) {
   if (route.envoy_port && *route.envoy_port == 0) {
     return invalidArgument("envoyPort: must be 1-65535");
   }
+  if (route.response_time_ms && !std::isfinite(*route.response_time_ms)) {
+    // The wire readers refuse these already; a route built in code must not reach the state
+    // files either, which JSON cannot write them into.
+    return invalidArgument("responseTimeMs: must be a finite number");
+  }
   if (route.response_time_ms && !(*route.response_time_ms >= 0)) {
     return invalidArgument("responseTimeMs: must be a non-negative number");
   }
   return {};
 }
 
-std::size_t RouteKeyHash::operator()(const RouteKey& k) const noexcept {
+std::size_t RouteKeyHash::operator()(const RouteKey& k) const {
   const std::size_t h = std::hash<std::string>{}(k.name);
   return h ^
          (std::hash<std::string>{}(k.origin_node) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));

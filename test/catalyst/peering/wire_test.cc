@@ -8,9 +8,11 @@
 #include <utility>
 #include <vector>
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "catalyst/peering/wire.h"
+#include "catalyst/rpc/plain_json.h"
 #include "catalyst/rpc/session.h"
 #include "catalyst/rpc/target.h"
 #include "catalyst/rpc/transport.h"
@@ -490,6 +492,41 @@ TEST(WireEncodedTest, UpdateBatchEncodedIsWhatTheSessionWritesForTheValue) {
   for (std::size_t n : {std::size_t{0}, std::size_t{1}, items.size()}) {
     const std::span<const UpdateItem> some(items.data(), n);
     EXPECT_EQ(written(updateBatchEncoded(some)), written(updateBatchValue(some))) << n << " items";
+  }
+}
+
+TEST(WireEncodedTest, RoutePlainJsonIsWhatThePlainJsonTreeGives) {
+  std::vector<state::Route> routes;
+  state::Route full = fullRoute();
+  full.endpoint = "http://127.0.0.1:8081/\"quoted\"\n\u00e9";
+  full.tags = {"v1", "a\\b"};
+  full.response_time_ms = 12.5;
+  routes.push_back(full);
+  state::Route minimal;
+  minimal.name = "films";
+  minimal.protocol = state::Protocol::Udp;
+  routes.push_back(minimal);
+  state::Route edges = minimal;
+  edges.response_time_ms = std::numeric_limits<double>::infinity();
+  edges.envoy_port = 65535;
+  routes.push_back(edges);
+  edges.response_time_ms = 0.1 + 0.2; // no short spelling
+  routes.push_back(edges);
+
+  for (const state::Route& r : routes) {
+    std::string text;
+    appendRoutePlainJson(text, r);
+    if (r.response_time_ms && std::isinf(*r.response_time_ms)) {
+      // Boost.JSON would write "Infinity", which no JSON reader takes back.
+      EXPECT_NE(text.find(R"("responseTimeMs":null)"), std::string::npos) << text;
+      EXPECT_NO_THROW(boost::json::parse(text));
+      continue;
+    }
+    const boost::json::value tree = rpc::toPlainJson(toValue(r));
+    EXPECT_EQ(boost::json::parse(text), tree) << text;
+    if (!r.response_time_ms || std::trunc(*r.response_time_ms) == *r.response_time_ms) {
+      EXPECT_EQ(text, boost::json::serialize(tree)) << "byte for byte";
+    }
   }
 }
 

@@ -1,3 +1,4 @@
+#include <limits>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -61,6 +62,18 @@ TEST(RouteTest, RouteValidationNamesTheField) {
   Route port_zero = r;
   port_zero.envoy_port = 0;
   EXPECT_FALSE(validateRoute(port_zero));
+
+  // JSON cannot spell these, so they must not reach the state files.
+  for (const double bad :
+       {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
+    Route odd_time = r;
+    odd_time.response_time_ms = bad;
+    EXPECT_EQ(validateRoute(odd_time).error().message, "responseTimeMs: must be a finite number");
+  }
+  Route negative_time = r;
+  negative_time.response_time_ms = -1;
+  EXPECT_EQ(validateRoute(negative_time).error().message,
+            "responseTimeMs: must be a non-negative number");
 }
 
 TEST(RouteTest, BestPathRules) {
