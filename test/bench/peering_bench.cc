@@ -132,17 +132,26 @@ int chain(const std::string& binary, int routes) {
     cpu.push_back(cpuMs(c.process(n).pid()) - cpu0[cpu.size()]);
   }
 
+  std::vector<double> wcpu0;
+  for (const char* n : {"a", "b", "c"}) {
+    wcpu0.push_back(cpuMs(c.process(n).pid()));
+  }
   const auto t2 = Clock::now();
   c.admin("a", "getNetworkClient", "removePeer", rpc::object({{"name", "node-b"}}));
   const auto t3 = until([&] { return learned(c, "c") == 0; }, seconds(300));
+  std::vector<double> wcpu;
+  for (const char* n : {"a", "b", "c"}) {
+    wcpu.push_back(cpuMs(c.process(n).pid()) - wcpu0[wcpu.size()]);
+  }
 
   std::cout << fmt::format("{{\"impl\":\"catalyst\",\"routes\":{},\"propagate_ms\":{:.1f},"
                            "\"withdraw_ms\":{:.1f},\"rss_before_kb\":{},\"rss_with_kb\":{},"
                            "\"bytes_per_route\":{:.1f},\"cpu_ms\":{{\"a\":{:.0f},\"b\":{:.0f},"
+                           "\"c\":{:.0f}}},\"withdraw_cpu_ms\":{{\"a\":{:.0f},\"b\":{:.0f},"
                            "\"c\":{:.0f}}}}}",
                            routes, ms(t1 - t0), ms(t3 - t2), rss_before, rss_with,
                            static_cast<double>(rss_with - rss_before) * 1024.0 / routes, cpu[0],
-                           cpu[1], cpu[2])
+                           cpu[1], cpu[2], wcpu[0], wcpu[1], wcpu[2])
             << std::endl;
   return added.debugString().find("true") == std::string::npos ? 1 : 0;
 }

@@ -1,12 +1,14 @@
 // Table-driven tests of the route-table plugins: (state, event) -> (delta, rejections).
 
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "catalyst/plugins/route_table/local_routes/local_routes_plugin.h"
+#include "catalyst/plugins/route_table/path_changes.h"
 #include "catalyst/plugins/route_table/peer_list/peer_list_plugin.h"
 #include "catalyst/plugins/route_table/peer_routes/peer_routes_plugin.h"
 
@@ -281,6 +283,53 @@ TEST(PeerRoutesPluginTest, Table) {
       {"other events are ignored", with_both, AddRoute{route("x")}, {}, {}},
   };
   runTable(PeerRoutesPlugin{}, cases);
+}
+
+// removeAllPathsOf() is the one-walk form of removing a peer's paths through PathChanges: on
+// random tables (1-4 candidate paths per route, path lengths, stale and health varied) both
+// give the same delta, operation for operation, and it applies cleanly.
+TEST(PathChangesTest, RemoveAllPathsOfIsWhatPathChangesEmits) {
+  std::mt19937 rng(20261128); // fixed: the same tables every run
+  const std::vector<std::string> peers = {"node-a", "node-c", "node-d", "node-e"};
+  for (int round = 0; round < 200; ++round) {
+    StateBuilder b;
+    for (const std::string& p : peers) {
+      b.withPeer(peer(p));
+    }
+    for (int r = 0; r < 30; ++r) {
+      for (const std::string& p : peers) {
+        if (rng() % 3 != 0) {
+          continue;
+        }
+        std::vector<std::string> tail;
+        for (unsigned hops = rng() % 3; hops > 0; --hops) {
+          tail.push_back("node-x" + std::to_string(hops));
+        }
+        tail.push_back("node-o" + std::to_string(r % 2)); // the same name from two origins
+        state::LearnedPath lp = path(p, "r" + std::to_string(r), tail, /*stale=*/rng() % 4 == 0);
+        if (rng() % 4 == 0) {
+          lp.route.health_status = state::HealthStatus::Down;
+        }
+        b.withPath(std::move(lp));
+      }
+    }
+    const state::NodeState s = b.build();
+    const std::string& gone = peers[static_cast<std::size_t>(round) % peers.size()];
+
+    StateDelta expected;
+    PathChanges changes(s);
+    for (const RouteKey& key : s.keysFrom(gone)) {
+      changes.remove(gone, key);
+    }
+    std::move(changes).emit(expected);
+    StateDelta got;
+    removeAllPathsOf(s, gone, got);
+    ASSERT_EQ(got, expected) << "round " << round << "\ngot " << describe(got) << "\nwant "
+                             << describe(expected);
+    state::NodeState after = s;
+    EXPECT_EQ(after.apply(got), 0u);
+    EXPECT_TRUE(after.keysFrom(gone).empty());
+  }
 }
 
 TEST(PeerListPluginTest, Table) {

@@ -13,12 +13,6 @@ namespace {
 using control::PhaseOneResult;
 using control::Rejection;
 
-void removeAllFrom(const state::NodeState& s, const std::string& peer, PathChanges& changes) {
-  for (const state::RouteKey& key : s.keysFrom(peer)) {
-    changes.remove(peer, key);
-  }
-}
-
 PhaseOneResult onUpdate(const state::NodeState& s, const control::ev::PeerUpdate& e) {
   PhaseOneResult r;
   const state::Peer* peer = s.findPeer(e.peer);
@@ -73,17 +67,17 @@ PhaseOneResult onSessionDown(const state::NodeState& s, const control::ev::PeerS
   if (peer == nullptr) {
     return r;
   }
-  PathChanges changes(s);
   const bool keep_stale =
       e.code == state::CloseCode::TransportError && peer->graceful_restart_time.has_value();
-  if (keep_stale) {
-    for (const state::RouteKey& key : s.keysFrom(e.peer)) {
-      state::LearnedPath stale = *s.findPath(e.peer, key);
-      stale.is_stale = true;
-      changes.upsert(std::move(stale));
-    }
-  } else {
-    removeAllFrom(s, e.peer, changes);
+  if (!keep_stale) {
+    removeAllPathsOf(s, e.peer, r.delta);
+    return r;
+  }
+  PathChanges changes(s);
+  for (const state::RouteKey& key : s.keysFrom(e.peer)) {
+    state::LearnedPath stale = *s.findPath(e.peer, key);
+    stale.is_stale = true;
+    changes.upsert(std::move(stale));
   }
   std::move(changes).emit(r.delta);
   return r;
@@ -91,9 +85,7 @@ PhaseOneResult onSessionDown(const state::NodeState& s, const control::ev::PeerS
 
 PhaseOneResult onRemovePeer(const state::NodeState& s, const control::ev::RemovePeer& e) {
   PhaseOneResult r;
-  PathChanges changes(s);
-  removeAllFrom(s, e.name, changes);
-  std::move(changes).emit(r.delta);
+  removeAllPathsOf(s, e.name, r.delta);
   return r;
 }
 
