@@ -3,13 +3,17 @@
 // Beyond not crashing, every record a decoder accepts must survive encode -> decode unchanged,
 // and the decoders that read the wire in place (updateBatchFromWire, peerInfoFromWire, on the
 // same value in Cap'n Web's encoding) must give exactly what the Value ones give, errors
-// included.
+// included. So must the readers of the message text (rpc::TextTape, updateBatchFromText,
+// peerInfoFromText) whenever the tape takes the text: on toWire()'s text of the value, and on
+// the input itself read as Cap'n Web's encoding (any spacing, repeated keys, prototype keys,
+// number forms, `["undefined"]`); and the tape must never take text the JSON parser refuses.
 //
-// Input: one JSON document (the argument). Not JSON: ignored.
+// Input: one JSON document (the argument). Not JSON: only the last check.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -17,6 +21,7 @@
 
 #include "catalyst/peering/wire.h"
 #include "catalyst/rpc/plain_json.h"
+#include "catalyst/rpc/text_data.h"
 #include "catalyst/rpc/wire_data.h"
 
 namespace {
@@ -82,17 +87,46 @@ template <class T> void expectSame(const catalyst::Result<T>& a, const catalyst:
   }
 }
 
+// Under the JSON parser's limit (64), by a margin for the argument list around the value.
+constexpr std::size_t kTapeDepth = 60;
+
+// `text` (one value, in Cap'n Web's encoding) read from the text and from `parsed`, its tree.
+void expectTextReadsAsWire(std::string_view text, const json::value& parsed) {
+  catalyst::rpc::TextTape tape;
+  const std::string args = "[" + std::string(text) + "]";
+  if (!tape.parseArgs(args, kTapeDepth)) {
+    return; // declined: the session parses it
+  }
+  if (tape.size() != 1 || !catalyst::rpc::WireData::plain(parsed)) {
+    mismatch(); // the tape takes plain data only
+  }
+  namespace peering = catalyst::peering;
+  const catalyst::rpc::WireData in_place(parsed);
+  expectSame(peering::updateBatchFromWire(in_place, 1000),
+             peering::updateBatchFromText(tape[0], 1000));
+  expectSame(peering::peerInfoFromWire(in_place), peering::peerInfoFromText(tape[0]));
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   json::parse_options options;
   options.max_depth = 64;
   boost::system::error_code ec;
-  json::value doc =
-      json::parse(std::string_view(reinterpret_cast<const char*>(data), size), ec, {}, options);
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  json::value doc = json::parse(input, ec, {}, options);
   if (ec) {
+    // As an argument list ("1,2" is one), what the tape takes must be JSON.
+    const std::string args = "[" + std::string(input) + "]";
+    catalyst::rpc::TextTape tape;
+    boost::system::error_code list_ec;
+    json::parse(args, list_ec, {}, options);
+    if (list_ec && tape.parseArgs(args, kTapeDepth)) {
+      mismatch(); // the tape took what is not JSON
+    }
     return 0;
   }
+  expectTextReadsAsWire(input, doc);
   Value value = catalyst::rpc::fromPlainJson(doc);
   markUndefined(value);
   namespace peering = catalyst::peering;
@@ -104,6 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   expectSame(peering::updateBatchFromValue(value, 1000),
              peering::updateBatchFromWire(in_place, 1000));
   expectSame(peering::peerInfoFromValue(value), peering::peerInfoFromWire(in_place));
+  expectTextReadsAsWire(json::serialize(wire), wire);
 
   if (auto items = peering::updateBatchFromValue(value, 1000)) {
     for (const auto& item : *items) {

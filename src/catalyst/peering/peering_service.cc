@@ -643,7 +643,8 @@ rpc::Value PeeringService::Impl::makeClient(uint64_t connection, const std::stri
       return ((*self).*handler)(connection, subject, args);
     });
   };
-  // `update` carries the routes: it also reads its argument off the wire in place.
+  // `update` carries the routes: it also reads its argument off the wire in place, or straight
+  // from the message text when it is in the common spelling (rpc/text_data.h).
   rpc::Stub update = rpc::makeFunctionStub(
       [weak, connection, subject](rpc::Args args) {
         auto self = weak.lock();
@@ -659,6 +660,14 @@ rpc::Value PeeringService::Impl::makeClient(uint64_t connection, const std::stri
           return std::nullopt; // evaluated, then answered as above
         }
         return self->onUpdateRaw(connection, subject, args);
+      },
+      [weak, connection,
+       subject](const rpc::TextTape& args) -> std::optional<rpc::Promise<rpc::Value>> {
+        auto self = weak.lock();
+        if (!self) {
+          return std::nullopt; // parsed and evaluated, then answered as above
+        }
+        return self->handleUpdate(connection, subject, args[0]);
       });
   return rpc::object({{"open", fn(&Impl::onOpen)},
                       {"close", fn(&Impl::onClose)},
@@ -673,6 +682,7 @@ Result<state::PeerInfo> readPeerInfo(const rpc::ValueData& info) {
   return peerInfoFromValue(info.value());
 }
 Result<state::PeerInfo> readPeerInfo(const rpc::WireData& info) { return peerInfoFromWire(info); }
+Result<state::PeerInfo> readPeerInfo(const rpc::TextData& info) { return peerInfoFromText(info); }
 
 // `arg`: the call's first argument (rpc::ValueData or rpc::WireData).
 template <class Data>
@@ -777,6 +787,9 @@ Result<std::vector<state::UpdateItem>> readUpdateBatch(const rpc::ValueData& upd
 }
 Result<std::vector<state::UpdateItem>> readUpdateBatch(const rpc::WireData& update) {
   return updateBatchFromWire(update, control::kMaxUpdateItems);
+}
+Result<std::vector<state::UpdateItem>> readUpdateBatch(const rpc::TextData& update) {
+  return updateBatchFromText(update, control::kMaxUpdateItems);
 }
 
 } // namespace

@@ -153,7 +153,8 @@ public:
         return;
       }
       for (std::size_t i = 0; i < kCount; ++i) {
-        if (key == names[i]) {
+        // Lengths first: most names differ in length, and that needs no call to compare.
+        if (key.size() == names[i].size() && key == names[i]) {
           found_[i] = value;
           break;
         }
@@ -228,6 +229,39 @@ Result<std::vector<std::string>> stringsAt(const Node& value, const FieldPath& p
     out.emplace_back(*s);
   }
   return out;
+}
+
+// A nodePath, read as stringsAt() reads it (the same checks, in the same order, with the same
+// messages); when its ids are those of `previous` (the item before it in the batch: items of a
+// batch mostly share one path, [sender, ..., origin]) it shares previous's list rather than
+// building one, so the Adj-RIB-In keeps one list per run of equal paths.
+template <class Node>
+Result<state::NodePath> nodePathAt(const Node& value, const FieldPath& path,
+                                   const state::NodePath* previous) {
+  if (!value.isArray()) {
+    return expected(path, "an array");
+  }
+  const std::size_t size = value.size();
+  if (size > state::kMaxNodePathLength) {
+    return invalidArgument(fmt::format("{}: more than {} node ids (got {})", path.str(),
+                                       state::kMaxNodePathLength, size));
+  }
+  bool same = previous != nullptr && previous->size() == size;
+  for (std::size_t i = 0; i < size; ++i) {
+    const std::optional<std::string_view> s = value[i].string();
+    if (!s) {
+      return expected(FieldPath(path, i), "a string");
+    }
+    same = same && (*previous)[i] == *s;
+  }
+  if (same) {
+    return *previous;
+  }
+  auto ids = stringsAt(value, path, state::kMaxNodePathLength, "node ids");
+  if (!ids) {
+    return ids.error();
+  }
+  return state::NodePath(std::move(*ids));
 }
 
 template <class Node> Result<double> numberAt(const Node& value, const FieldPath& path) {
@@ -372,7 +406,10 @@ enum class ItemField { Action, Route, NodePath, OriginNode, Count };
 constexpr std::array<std::string_view, static_cast<std::size_t>(ItemField::Count)> kItemFields{
     "action", "route", "nodePath", "originNode"};
 
-template <class Node> Result<state::UpdateItem> readItem(const Node& value, const FieldPath& path) {
+// `previous_path`: the nodePath of the item before, if any (see nodePathAt()).
+template <class Node>
+Result<state::UpdateItem> readItem(const Node& value, const FieldPath& path,
+                                   const state::NodePath* previous_path) {
   if (Status st = objectAt(value, path); !st) {
     return st.error();
   }
@@ -411,7 +448,7 @@ template <class Node> Result<state::UpdateItem> readItem(const Node& value, cons
   if (!node_path.present()) {
     return missing(node_path_path);
   }
-  auto ids = stringsAt(node_path, node_path_path, state::kMaxNodePathLength, "node ids");
+  auto ids = nodePathAt(node_path, node_path_path, previous_path);
   if (!ids) {
     return ids.error();
   }
@@ -617,14 +654,10 @@ Result<std::vector<state::UpdateItem>> readUpdateBatch(const Node& update, std::
   std::vector<state::UpdateItem> items;
   items.reserve(size);
   for (std::size_t i = 0; i < size; ++i) {
-    auto item = readItem(updates[i], FieldPath(updates_path, i));
+    auto item = readItem(updates[i], FieldPath(updates_path, i),
+                         items.empty() ? nullptr : &items.back().node_path);
     if (!item) {
       return item.error();
-    }
-    // Items of a batch mostly share their path ([sender, ..., origin] of one origin): they
-    // share one list too, so the Adj-RIB-In keeps one per run of equal paths, not one per route.
-    if (!items.empty() && items.back().node_path == item->node_path) {
-      item->node_path = items.back().node_path;
     }
     items.push_back(std::move(*item));
   }
@@ -714,7 +747,7 @@ Result<state::Route> routeFromValue(const rpc::Value& value, std::string_view pa
 
 Result<state::UpdateItem> updateItemFromValue(const rpc::Value& value, std::string_view path) {
   const FieldPath root(path);
-  return readItem(ValueData(value), root);
+  return readItem(ValueData(value), root, nullptr);
 }
 
 Result<std::vector<state::UpdateItem>> updateBatchFromValue(const rpc::Value& update,
@@ -732,6 +765,15 @@ Result<state::PeerInfo> peerInfoFromValue(const rpc::Value& value, std::string_v
 }
 
 Result<state::PeerInfo> peerInfoFromWire(const rpc::WireData& value, std::string_view root) {
+  return readPeerInfo(value, root);
+}
+
+Result<std::vector<state::UpdateItem>> updateBatchFromText(const rpc::TextData& update,
+                                                           std::size_t max_items) {
+  return readUpdateBatch(update, max_items);
+}
+
+Result<state::PeerInfo> peerInfoFromText(const rpc::TextData& value, std::string_view root) {
   return readPeerInfo(value, root);
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "catalyst/common/result.h"
+#include "catalyst/rpc/text_data.h"
 #include "catalyst/rpc/value.h"
 #include "catalyst/rpc/wire_data.h"
 #include "catalyst/state/peer.h"
@@ -100,6 +101,9 @@ Result<std::vector<state::UpdateItem>> updateBatchFromValue(const rpc::Value& up
 // updateBatchFromValue() gives for the Value the session would have made of it, errors included.
 Result<std::vector<state::UpdateItem>> updateBatchFromWire(const rpc::WireData& update,
                                                            std::size_t max_items);
+// The same, read from the message text (rpc::TextData: the common spelling only).
+Result<std::vector<state::UpdateItem>> updateBatchFromText(const rpc::TextData& update,
+                                                           std::size_t max_items);
 
 // A PeerInfo. Required: `name` (state::validateName), `domains` (strings). Optional:
 // `endpoint`, `labels` (an object of string values; `undefined` values are skipped),
@@ -108,6 +112,8 @@ Result<state::PeerInfo> peerInfoFromValue(const rpc::Value& value,
                                           std::string_view path = "peerInfo");
 // The same, read from the wire's JSON in place (see updateBatchFromWire()).
 Result<state::PeerInfo> peerInfoFromWire(const rpc::WireData& value,
+                                         std::string_view path = "peerInfo");
+Result<state::PeerInfo> peerInfoFromText(const rpc::TextData& value,
                                          std::string_view path = "peerInfo");
 
 } // namespace catalyst::peering

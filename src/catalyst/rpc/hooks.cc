@@ -156,15 +156,33 @@ StubHookPtr PayloadHook::call(Path path, Array args) {
   return std::make_shared<ErrorHook>(typeError("'" + joinPath(path) + "' is not a function."));
 }
 
-StubHookPtr PayloadHook::callRaw(const Path& path, const WireArgs& args) {
+namespace {
+
+// The stub at `path` in `value` and the rest of the path, for a raw or text call (a call on
+// the value itself, or on anything but a stub, is left to call()).
+template <class Forward>
+StubHookPtr forwardToStub(const Value& value, const Path& path, Forward forward) {
   if (path.empty()) {
     return nullptr;
   }
-  Walk w = walk(value_, path, path.size());
+  Walk w = walk(value, path, path.size());
   if (w.value.is<Stub>() && w.value.as<Stub>()->hook()) {
-    return w.value.as<Stub>()->hook()->callRaw(rest(path, w.consumed), args);
+    return forward(*w.value.as<Stub>()->hook(), rest(path, w.consumed));
   }
   return nullptr;
+}
+
+} // namespace
+
+StubHookPtr PayloadHook::callRaw(const Path& path, const WireArgs& args) {
+  return forwardToStub(
+      value_, path, [&args](StubHook& hook, const Path& tail) { return hook.callRaw(tail, args); });
+}
+
+StubHookPtr PayloadHook::callText(const Path& path, const TextCall& call) {
+  return forwardToStub(value_, path, [&call](StubHook& hook, const Path& tail) {
+    return hook.callText(tail, call);
+  });
 }
 
 StubHookPtr PayloadHook::get(Path path) {
@@ -200,31 +218,49 @@ StubHookPtr resultHook(Promise<Value> result) {
                       : StubHookPtr(std::make_shared<ErrorHook>(outcome.error));
 }
 
-StubHookPtr TargetHook::callRaw(const Path& path, const WireArgs& args) {
-  std::string_view method;
-  if (path.size() > 1) {
-    return nullptr;
+namespace {
+
+// The method a raw or text call names: the path's one name, or empty for a function; nullopt
+// when the path is longer or an index (left to call()).
+std::optional<std::string_view> rawMethod(const Path& path) {
+  if (path.empty()) {
+    return std::string_view();
   }
-  if (!path.empty()) {
-    const std::string* name = std::get_if<std::string>(&path.front());
-    if (name == nullptr) {
-      return nullptr;
-    }
-    method = *name;
-  }
-  // Only a target that takes the method raw has its arguments looked at.
-  if (!target_->takesRaw(method) || !args.plain()) {
-    return nullptr;
-  }
+  const std::string* name = path.size() == 1 ? std::get_if<std::string>(&path.front()) : nullptr;
+  return name == nullptr ? std::nullopt : std::optional<std::string_view>(*name);
+}
+
+// The hook of what a raw or text callee returned; an exception it throws rejects the result.
+template <class Invoke> StubHookPtr rawResult(Invoke invoke) {
   std::optional<Promise<Value>> result;
   try {
-    result = target_->callRaw(method, args);
+    result = invoke();
   } catch (const RpcError& e) {
     result = Promise<Value>::rejected(e.value());
   } catch (const std::exception& e) {
     result = Promise<Value>::rejected(makeError("Error", e.what()));
   }
   return result ? resultHook(std::move(*result)) : nullptr;
+}
+
+} // namespace
+
+StubHookPtr TargetHook::callRaw(const Path& path, const WireArgs& args) {
+  const std::optional<std::string_view> method = rawMethod(path);
+  // Only a target that takes the method raw has its arguments looked at.
+  if (!method || !target_->takesRaw(*method) || !args.plain()) {
+    return nullptr;
+  }
+  return rawResult([&] { return target_->callRaw(*method, args); });
+}
+
+StubHookPtr TargetHook::callText(const Path& path, const TextCall& call) {
+  const std::optional<std::string_view> method = rawMethod(path);
+  // Only a target that takes the method so has its arguments indexed.
+  if (!method || !target_->takesText(*method) || !call.tape.parseArgs(call.args, call.max_depth)) {
+    return nullptr;
+  }
+  return rawResult([&] { return target_->callText(*method, call.tape); });
 }
 
 StubHookPtr TargetHook::call(Path path, Array args) {

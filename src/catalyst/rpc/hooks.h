@@ -22,6 +22,13 @@ using Path = std::vector<PathElement>;
 
 std::string joinPath(const Path& path);
 
+// The arguments of a call as text, for StubHook::callText.
+struct TextCall {
+  std::string_view args; // the argument list, a JSON array
+  std::size_t max_depth; // for TextTape::parseArgs
+  TextTape& tape;        // where to index them
+};
+
 class StubHook : public std::enable_shared_from_this<StubHook> {
 public:
   virtual ~StubHook() = default;
@@ -39,6 +46,10 @@ public:
   // (Target::takesRaw) and they are plain data (WireArgs::plain, checked only then); nullptr
   // declines, and the caller evaluates the arguments and uses call().
   virtual StubHookPtr callRaw(const Path& /*path*/, const WireArgs& /*args*/) { return nullptr; }
+  // call() with the arguments read straight from the message text (Target::takesText): `args`
+  // is the text of the argument list, indexed into `tape` (the session's, reused) only when
+  // what is called takes it; nullptr declines, and the caller parses the message as usual.
+  virtual StubHookPtr callText(const Path& /*path*/, const TextCall& /*call*/) { return nullptr; }
 };
 
 // A settled plain value (which may hold stubs).
@@ -48,6 +59,7 @@ public:
   StubHookPtr call(Path path, Array args) override;
   StubHookPtr get(Path path) override;
   StubHookPtr callRaw(const Path& path, const WireArgs& args) override;
+  StubHookPtr callText(const Path& path, const TextCall& call) override;
   Promise<Value> pull() override { return Promise<Value>::resolved(value_); }
   const Value& value() const { return value_; }
 
@@ -63,6 +75,7 @@ public:
   StubHookPtr get(Path path) override;
   Promise<Value> pull() override;
   StubHookPtr callRaw(const Path& path, const WireArgs& args) override;
+  StubHookPtr callText(const Path& path, const TextCall& call) override;
   const TargetPtr& target() const { return target_; }
 
 private:

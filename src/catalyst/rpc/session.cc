@@ -1,6 +1,7 @@
 #include "catalyst/rpc/session.h"
 
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <optional>
 #include <unordered_map>
@@ -15,6 +16,7 @@
 
 #include "catalyst/rpc/hooks.h"
 #include "catalyst/rpc/json_writer.h"
+#include "catalyst/rpc/text_data.h"
 #include "catalyst/rpc/wire_data.h"
 
 namespace catalyst::rpc {
@@ -142,6 +144,62 @@ std::optional<ControlMessage> parseControlMessage(std::string_view text) {
   return m;
 }
 
+// `["push",["pipeline",ID,PATH,ARGS]]` in its tightest spelling, the shape of every call: no
+// spaces; ID of 1-15 digits, no leading zero, maybe negative (one of our exports); PATH `[]` (a
+// function) or `["METHOD"]` with METHOD of 1-64 letters, digits, '_' or '$'. Says where ARGS
+// is; anything else, including the same message spelled otherwise, goes through the JSON
+// parser. ARGS is only delimited here; TextTape::parseArgs reads it.
+struct TextPush {
+  int64_t target = 0;
+  std::string_view method; // empty: the target is the function
+  std::string_view args;
+};
+
+std::optional<TextPush> parseTextPush(std::string_view text) {
+  constexpr std::string_view kPush = "[\"push\",[\"pipeline\",";
+  constexpr std::string_view kNoPath = ",[],";
+  constexpr std::string_view kPathStart = ",[\"";
+  constexpr std::string_view kPathEnd = "\"],";
+  constexpr std::size_t kMaxMethod = 64;
+  if (!text.starts_with(kPush) || !text.ends_with("]]")) {
+    return std::nullopt;
+  }
+  std::size_t at = kPush.size();
+  const bool negative = at < text.size() && text[at] == '-';
+  at += negative ? 1 : 0;
+  const std::optional<int64_t> id = readSmallId(text, at);
+  if (!id || (negative && *id == 0)) {
+    return std::nullopt;
+  }
+  TextPush push;
+  push.target = negative ? -*id : *id;
+  if (text.substr(at, kNoPath.size()) == kNoPath) {
+    at += kNoPath.size();
+  } else if (text.substr(at, kPathStart.size()) == kPathStart) {
+    at += kPathStart.size();
+    const std::size_t method_at = at;
+    while (at < text.size() && at - method_at <= kMaxMethod &&
+           (std::isalnum(static_cast<unsigned char>(text[at])) != 0 || text[at] == '_' ||
+            text[at] == '$')) {
+      ++at;
+    }
+    const std::size_t method_size = at - method_at;
+    if (method_size == 0 || method_size > kMaxMethod ||
+        text.substr(at, kPathEnd.size()) != kPathEnd) {
+      return std::nullopt;
+    }
+    push.method = text.substr(method_at, method_size);
+    at += kPathEnd.size();
+  } else {
+    return std::nullopt;
+  }
+  if (at + 2 >= text.size()) {
+    return std::nullopt;
+  }
+  push.args = text.substr(at, text.size() - 2 - at);
+  return push;
+}
+
 double asNumber(const bj::value& v) {
   if (v.is_int64()) {
     return static_cast<double>(v.as_int64());
@@ -245,6 +303,8 @@ private:
 
   void dispatch(const bj::array& msg);
   void onPush(const bj::array& msg, bool stream);
+  // A push whose callee reads its arguments from the text; false: parse it as usual.
+  bool pushFromText(std::string_view message);
   void onPull(const bj::array& msg);
   void pullExport(int64_t id);
   void releaseExport(int64_t id, int64_t count);
@@ -276,6 +336,7 @@ private:
   SessionOptions options_;
   // Reused for every message, so its own stack is allocated once.
   bj::parser parser_;
+  TextTape text_tape_; // reused by pushFromText()
   std::unordered_map<int64_t, Export> exports_;
   std::unordered_map<int64_t, Import> imports_;
   int64_t next_peer_push_ = 1;
@@ -407,6 +468,9 @@ void SessionCore::onMessage(std::string_view message, bool is_text) {
     }
     return;
   }
+  if (options_.raw_calls && pushFromText(message)) {
+    return;
+  }
   // The parsed tree lives only while the message is handled (evaluation copies what it keeps
   // into Values): it is built in a monotonic arena that starts on the stack, so a small message
   // costs no allocation for its DOM.
@@ -495,6 +559,37 @@ void SessionCore::onPush(const bj::array& msg, bool stream) {
   if (stream) {
     answer(id);
   }
+}
+
+bool SessionCore::pushFromText(std::string_view message) {
+  // As dispatch() and onPush() would take the message, for a callee that reads its arguments
+  // from the text (Target::callText); every refusal and error is left to them.
+  const std::optional<TextPush> push = parseTextPush(message);
+  if (!push || exports_.size() >= options_.max_exports) {
+    return false;
+  }
+  auto target = exports_.find(push->target);
+  if (target == exports_.end()) {
+    return false;
+  }
+  // The session's own nesting (push, pipeline, argument list) counts against its limit too.
+  constexpr int kOuterLevels = 3;
+  const std::size_t depth = options_.max_depth > kOuterLevels
+                                ? static_cast<std::size_t>(options_.max_depth - kOuterLevels)
+                                : 0;
+  const StubHookPtr callee = target->second.hook; // the call may change the exports table
+  const Path path = push->method.empty() ? Path{} : Path{std::string(push->method)};
+  StubHookPtr hook = callee->callText(path, TextCall{push->args, depth, text_tape_});
+  if (!hook) {
+    return false;
+  }
+  const int64_t id = next_peer_push_++;
+  ++stats_.calls_in;
+  ++stats_.calls_in_from_text;
+  if (!broken_) {
+    exports_[id] = Export{std::move(hook), 1, false, false};
+  }
+  return true;
 }
 
 void SessionCore::onPull(const bj::array& msg) {

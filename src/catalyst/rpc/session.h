@@ -32,9 +32,10 @@ struct SessionOptions {
 struct SessionStats {
   uint64_t messages_in = 0;
   uint64_t messages_out = 0;
-  uint64_t calls_in = 0;  // pushes and streams received
-  uint64_t calls_out = 0; // pushes sent
-  uint64_t exports = 0;   // capabilities we exported
+  uint64_t calls_in = 0;           // pushes and streams received
+  uint64_t calls_in_from_text = 0; // of which read straight from the text (Target::callText)
+  uint64_t calls_out = 0;          // pushes sent
+  uint64_t exports = 0;            // capabilities we exported
   uint64_t protocol_errors = 0;
 };
 

@@ -17,8 +17,9 @@ const Value& undefinedValue() {
 class FunctionTarget : public Target {
 public:
   using Raw = std::function<std::optional<Promise<Value>>(const WireArgs&)>;
-  FunctionTarget(std::function<Promise<Value>(Args)> fn, Raw raw)
-      : fn_(std::move(fn)), raw_(std::move(raw)) {}
+  using Text = std::function<std::optional<Promise<Value>>(const TextTape&)>;
+  FunctionTarget(std::function<Promise<Value>(Args)> fn, Raw raw, Text text)
+      : fn_(std::move(fn)), raw_(std::move(raw)), text_(std::move(text)) {}
   Promise<Value> call(std::string_view method, Args args) override {
     if (method.empty()) {
       return fn_(std::move(args));
@@ -30,10 +31,16 @@ public:
                                         const WireArgs& args) override {
     return raw_(args);
   }
+  bool takesText(std::string_view method) const override { return method.empty() && text_; }
+  std::optional<Promise<Value>> callText(std::string_view /*method*/,
+                                         const TextTape& args) override {
+    return text_(args);
+  }
 
 private:
   std::function<Promise<Value>(Args)> fn_;
   Raw raw_;
+  Text text_;
 };
 
 } // namespace
@@ -104,15 +111,28 @@ std::optional<Promise<Value>> Target::callRaw(std::string_view /*method*/,
   return std::nullopt;
 }
 
+bool Target::takesText(std::string_view /*method*/) const { return false; }
+
+std::optional<Promise<Value>> Target::callText(std::string_view /*method*/,
+                                               const TextTape& /*args*/) {
+  return std::nullopt;
+}
+
 Stub makeStub(TargetPtr target) { return Stub(std::make_shared<TargetHook>(std::move(target))); }
 
 Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn) {
-  return makeStub(std::make_shared<FunctionTarget>(std::move(fn), nullptr));
+  return makeStub(std::make_shared<FunctionTarget>(std::move(fn), nullptr, nullptr));
 }
 
 Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn,
                       std::function<std::optional<Promise<Value>>(const WireArgs&)> raw) {
-  return makeStub(std::make_shared<FunctionTarget>(std::move(fn), std::move(raw)));
+  return makeStub(std::make_shared<FunctionTarget>(std::move(fn), std::move(raw), nullptr));
+}
+
+Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn,
+                      std::function<std::optional<Promise<Value>>(const WireArgs&)> raw,
+                      std::function<std::optional<Promise<Value>>(const TextTape&)> text) {
+  return makeStub(std::make_shared<FunctionTarget>(std::move(fn), std::move(raw), std::move(text)));
 }
 
 Stub makePayloadStub(Value value) { return Stub(std::make_shared<PayloadHook>(std::move(value))); }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catalyst/rpc/promise.h"
+#include "catalyst/rpc/text_data.h"
 #include "catalyst/rpc/value.h"
 #include "catalyst/rpc/wire_data.h"
 
@@ -75,6 +76,15 @@ public:
   // nullopt declines, and the session evaluates the arguments and calls call(). A target that
   // takes it must behave exactly as call() would with the evaluated arguments.
   virtual std::optional<Promise<Value>> callRaw(std::string_view method, const WireArgs& args);
+
+  // Whether callText() takes method `method`. The default is false.
+  virtual bool takesText(std::string_view method) const;
+  // Calls method `method` (one takesText() named) with its arguments read straight from the
+  // message text (rpc/text_data.h: the common spelling of plain data, with no JSON tree), once
+  // the session found them in that spelling: valid during the call only. nullopt declines, and
+  // the session parses the message as usual. A target that takes it must behave exactly as
+  // call() would with the evaluated arguments.
+  virtual std::optional<Promise<Value>> callText(std::string_view method, const TextTape& args);
 };
 
 using TargetPtr = std::shared_ptr<Target>;
@@ -88,6 +98,11 @@ Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn);
 // `raw` gets the escaped array of the arguments).
 Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn,
                       std::function<std::optional<Promise<Value>>(const WireArgs&)> raw);
+// The same, with `text` for calls whose arguments the session found in the common spelling of
+// plain data (Target::callText).
+Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn,
+                      std::function<std::optional<Promise<Value>>(const WireArgs&)> raw,
+                      std::function<std::optional<Promise<Value>>(const TextTape&)> text);
 
 // A stub that is already settled to `value`.
 Stub makePayloadStub(Value value);

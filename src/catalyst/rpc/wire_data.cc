@@ -1,5 +1,6 @@
 #include "catalyst/rpc/wire_data.h"
 
+#include <algorithm>
 #include <array>
 
 #include <boost/json.hpp>
@@ -22,6 +23,16 @@ bool isUndefinedForm(const bj::array& a) {
 } // namespace
 
 bool isPrototypeKey(std::string_view key) {
+  constexpr std::size_t kShortest = [] {
+    std::size_t n = kPrototypeKeys[0].size();
+    for (std::string_view k : kPrototypeKeys) {
+      n = std::min(n, k.size());
+    }
+    return n;
+  }();
+  if (key.size() < kShortest) { // most keys: no comparison at all
+    return false;
+  }
   for (std::string_view k : kPrototypeKeys) {
     if (k == key) {
       return true;

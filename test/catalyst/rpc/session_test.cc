@@ -531,6 +531,126 @@ TEST_F(RawCallTest, AThrowingRawCalleeRejectsTheCall) {
   EXPECT_FALSE(session.broken());
 }
 
+// A function that also reads its arguments from the message text (Target::callText) gets them
+// so when the call is in the tightest spelling and its arguments in the common one
+// (rpc/text_data.h); otherwise the message is parsed and the raw or evaluated path answers.
+class TextCallTest : public RawCallTest {
+protected:
+  Stub function(bool decline_text) {
+    return makeFunctionStub(
+        [this](Args args) {
+          ++evaluated;
+          return Promise<Value>::resolved("evaluated " + std::to_string(args.size()));
+        },
+        [this](const WireArgs& args) -> std::optional<Promise<Value>> {
+          ++raw;
+          return Promise<Value>::resolved("raw " + std::to_string(args.size()));
+        },
+        [this, decline_text](const TextTape& args) -> std::optional<Promise<Value>> {
+          if (decline_text) {
+            ++declined;
+            return std::nullopt;
+          }
+          ++text;
+          const TextData first = args[0];
+          if (!first.isObject()) {
+            throw std::runtime_error("not an object");
+          }
+          const TextData list = first.find("list");
+          EXPECT_TRUE(list.isArray());
+          EXPECT_EQ(list.size(), 2u);
+          EXPECT_EQ(list[1].number(), std::optional<double>(2));
+          EXPECT_TRUE(first.find("gone").isUndefined());
+          EXPECT_FALSE(first.find("gone").present());
+          EXPECT_FALSE(first.find("__proto__").present()) << "prototype keys are left out";
+          EXPECT_EQ(args[1].string(), std::optional<std::string_view>("x"));
+          EXPECT_FALSE(args[2].present());
+          return Promise<Value>::resolved("text " + std::to_string(args.size()));
+        });
+  }
+
+  int text = 0;
+};
+
+TEST_F(TextCallTest, TheTightestSpellingIsReadFromTheText) {
+  FrameTransport t;
+  Session session(t, makePayloadStub(object({{"f", function(false)}})));
+  EXPECT_EQ(call(t, kPlainArgs), std::vector<std::string>{R"(["resolve",1,"text 2"])"});
+  // A function called directly (an empty path), as peers call the stubs we hand out.
+  FrameTransport direct;
+  Session function_session(direct, function(false));
+  direct.deliver("[\"push\",[\"pipeline\",0,[]," + std::string(kPlainArgs) + "]]");
+  direct.deliver(R"(["pull",1])");
+  EXPECT_EQ(direct.take(), std::vector<std::string>{R"(["resolve",1,"text 2"])"});
+  EXPECT_EQ(text, 2);
+  EXPECT_EQ(raw + evaluated, 0);
+  EXPECT_EQ(session.stats().calls_in_from_text, 1u);
+  EXPECT_EQ(session.stats().calls_in, 1u);
+}
+
+TEST_F(TextCallTest, AnyOtherSpellingIsParsedFirst) {
+  FrameTransport t;
+  Session session(t, makePayloadStub(object({{"f", function(false)}})));
+  // The message spelled otherwise.
+  t.deliver("[\"push\", [\"pipeline\",0,[\"f\"]," + std::string(kPlainArgs) + "]]");
+  t.deliver(R"(["pull",1])");
+  EXPECT_EQ(t.take(), std::vector<std::string>{R"(["resolve",1,"raw 2"])"});
+  // Arguments the tape declines: an escape, a fraction, a repeated key, non-ASCII text.
+  int id = 2;
+  for (std::string_view args :
+       {R"(["a\nb"])", R"([1.5])", R"([{"a":1,"a":2}])", "[\"caf\xc3\xa9\"]"}) {
+    EXPECT_EQ(call(t, args, id),
+              std::vector<std::string>{"[\"resolve\"," + std::to_string(id) + ",\"raw 1\"]"})
+        << args;
+    ++id;
+  }
+  // Special forms: evaluated.
+  EXPECT_EQ(call(t, R"([{"when":["date",0]}])", id),
+            std::vector<std::string>{"[\"resolve\"," + std::to_string(id) + ",\"evaluated 1\"]"});
+  EXPECT_EQ(text, 0);
+  EXPECT_EQ(raw, 5);
+  EXPECT_EQ(evaluated, 1);
+  EXPECT_EQ(session.stats().calls_in_from_text, 0u);
+}
+
+TEST_F(TextCallTest, ADecliningTextCalleeGetsTheParsedArguments) {
+  FrameTransport t;
+  Session session(t, makePayloadStub(object({{"f", function(true)}})));
+  EXPECT_EQ(call(t, kPlainArgs), std::vector<std::string>{R"(["resolve",1,"raw 2"])"});
+  EXPECT_EQ(declined, 1);
+  EXPECT_EQ(raw, 1);
+}
+
+TEST_F(TextCallTest, WithRawCallsOffEverythingIsEvaluated) {
+  FrameTransport t;
+  SessionOptions options;
+  options.raw_calls = false;
+  Session session(t, makePayloadStub(object({{"f", function(false)}})), options);
+  EXPECT_EQ(call(t, kPlainArgs), std::vector<std::string>{R"(["resolve",1,"evaluated 2"])"});
+  EXPECT_EQ(text + raw, 0);
+}
+
+TEST_F(TextCallTest, AThrowingTextCalleeRejectsTheCall) {
+  FrameTransport t;
+  Session session(t, makePayloadStub(object({{"f", function(false)}})));
+  const std::vector<std::string> out = call(t, R"(["not an object","x"])");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], R"(["reject",1,["error","Error","not an object"]])");
+  EXPECT_FALSE(session.broken());
+}
+
+TEST_F(TextCallTest, ProtocolErrorsAreTheParsersToReport) {
+  // An unknown export in the tightest spelling: the session aborts as it always did.
+  FrameTransport t;
+  Session session(t, makePayloadStub(object({{"f", function(false)}})));
+  t.deliver("[\"push\",[\"pipeline\",7,[\"f\"]," + std::string(kPlainArgs) + "]]");
+  EXPECT_TRUE(session.broken());
+  const std::vector<std::string> out = t.take();
+  ASSERT_FALSE(out.empty());
+  EXPECT_NE(out.back().find("no such entry on exports table: 7"), std::string::npos) << out.back();
+  EXPECT_EQ(text, 0);
+}
+
 TEST(SessionPairTest, PendingCallsFailWhenTheSessionBreaks) {
   Pipe pipe;
   Session server(pipe.server_end, makeStub(std::make_shared<test::InteropApi>()));

@@ -1,0 +1,120 @@
+#pragma once
+
+// Call arguments read straight from the message text, with no JSON tree: for the one call that
+// carries bulk data (peering's `update`, up to 1 000 routes a call), whose callee reads it with
+// the same template it uses for WireData and ValueData.
+//
+// Only the common spelling is taken; anything else is declined (TextTape::parseArgs returns
+// false) and the session parses the message as usual, so every error, limit and corner of the
+// encoding keeps exactly one implementation. Taken: plain data (null, booleans, objects, arrays
+// escaped as `[[...]]`, `["undefined"]`), strings of printable ASCII with no escapes, integers
+// of at most 15 digits (exact as doubles), whitespace between tokens. Declined: escapes,
+// non-ASCII text, fractions and exponents, objects with a repeated key, anything deeper than
+// the session's limit, and every non-plain form (capabilities, promises, dates, ...).
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "catalyst/rpc/wire_data.h"
+
+namespace catalyst::rpc {
+
+class TextData;
+
+// The arguments of one call, indexed in one pass over their text. Reused from call to call (it
+// keeps its buffers); valid while the text it was given is.
+class TextTape {
+public:
+  // Indexes `args`, the text of a call's argument list (a JSON array, not escaped). False
+  // declines (see above); `max_depth` bounds the nesting of arrays and objects in it.
+  bool parseArgs(std::string_view args, std::size_t max_depth);
+
+  std::size_t size() const { return args_.size(); }
+  // Argument `i` (absent past the end, as rpc::Args reads undefined).
+  TextData operator[](std::size_t i) const;
+
+private:
+  friend class TextData;
+  enum class Kind : uint8_t { Null, True, False, Number, String, Obj, Arr, Undefined };
+  struct Token {
+    Kind kind = Kind::Null;
+    uint32_t begin = 0;  // String: its characters (no quotes); Number: its digits
+    uint32_t length = 0; // Object: members; Array: elements
+    uint32_t end = 0;    // the index of the first token after this value and all it holds
+    uint32_t first = 0;  // Array: where its elements' token indices start in elements_
+  };
+  // An object's token is followed by its members, each a String token (the key) and the
+  // value's tokens; an array's by its elements' tokens.
+
+  std::string_view text(const Token& t) const { return text_.substr(t.begin, t.length); }
+
+  bool value(std::size_t depth);
+  bool string(Token& t);
+  bool number(Token& t);
+  bool literal(std::string_view word, Kind kind);
+  bool object(std::size_t depth);
+  bool array(std::size_t depth);
+  void skipSpace() {
+    // Usually there is none: one test, inline.
+    if (pos_ < text_.size() && static_cast<unsigned char>(text_[pos_]) <= ' ') {
+      skipSpaceSlow();
+    }
+  }
+  void skipSpaceSlow();
+
+  std::string_view text_;
+  std::size_t pos_ = 0;
+  std::size_t max_depth_ = 0;
+  std::vector<Token> tokens_;
+  std::vector<uint32_t> elements_;     // per array, the token index of each element in order
+  std::vector<uint32_t> args_;         // the token index of each argument
+  std::vector<std::string_view> keys_; // scratch: the keys of the objects being read
+};
+
+// WireData's reading interface over a TextTape.
+class TextData {
+public:
+  TextData() = default;
+  TextData(const TextTape& tape, uint32_t index) : tape_(&tape), index_(index) {}
+
+  bool present() const { return tape_ != nullptr && kind() != TextTape::Kind::Undefined; }
+  bool isUndefined() const { return tape_ == nullptr || kind() == TextTape::Kind::Undefined; }
+  bool isNull() const { return tape_ != nullptr && kind() == TextTape::Kind::Null; }
+  std::optional<bool> boolean() const;
+  std::optional<double> number() const;
+  std::optional<std::string_view> string() const;
+
+  bool isObject() const { return tape_ != nullptr && kind() == TextTape::Kind::Obj; }
+  // Calls f(key, TextData) for each member, prototype keys left out.
+  template <typename F> void forEachMember(F&& f) const {
+    if (!isObject()) {
+      return;
+    }
+    uint32_t at = index_ + 1;
+    for (uint32_t i = 0; i < token().length; ++i) {
+      const std::string_view key = tape_->text(tape_->tokens_[at]);
+      if (!isPrototypeKey(key)) {
+        f(key, TextData(*tape_, at + 1));
+      }
+      at = tape_->tokens_[at + 1].end;
+    }
+  }
+  // The member `key` (absent when there is none, or this is not an object).
+  TextData find(std::string_view key) const;
+
+  bool isArray() const { return tape_ != nullptr && kind() == TextTape::Kind::Arr; }
+  std::size_t size() const { return isArray() ? token().length : 0; }
+  TextData operator[](std::size_t i) const;
+
+private:
+  const TextTape::Token& token() const { return tape_->tokens_[index_]; }
+  TextTape::Kind kind() const { return token().kind; }
+
+  const TextTape* tape_ = nullptr;
+  uint32_t index_ = 0;
+};
+
+} // namespace catalyst::rpc
