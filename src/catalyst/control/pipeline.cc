@@ -34,6 +34,10 @@ PipelineResult Pipeline::handle(const Event& event) {
 
   for (const auto& plugin : plugins_.propagation) {
     std::vector<Effect> effects = plugin->evaluate(state_, result.committed, event);
+    if (result.effects.empty()) {
+      result.effects = std::move(effects);
+      continue;
+    }
     for (auto& effect : effects) {
       result.effects.push_back(std::move(effect));
     }

@@ -18,6 +18,10 @@ std::string_view toString(ConnectionStatus status) {
 }
 
 void StateDelta::append(StateDelta&& other) {
+  if (ops.empty()) {
+    ops = std::move(other.ops); // the usual case (one plugin changes something): no op moves
+    return;
+  }
   ops.reserve(ops.size() + other.ops.size());
   for (auto& o : other.ops) {
     ops.push_back(std::move(o));

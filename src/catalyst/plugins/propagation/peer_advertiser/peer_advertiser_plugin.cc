@@ -8,16 +8,28 @@ namespace {
 
 using state::UpdateItem;
 
+// What each peer is to be told, in batches of at most control::kMaxUpdateItems. A node has few
+// peers: a short list, searched from the peer used last (a delta's items mostly go to the same
+// peers in turn), not a map keyed by name.
 class Outbox {
 public:
-  void add(const std::string& peer, UpdateItem item) { items_[peer].push_back(std::move(item)); }
+  explicit Outbox(std::size_t expected) : expected_(expected) {}
+
+  void add(const std::string& peer, UpdateItem item) { itemsOf(peer).push_back(std::move(item)); }
 
   std::vector<control::Effect> effects() && {
+    std::sort(peers_.begin(), peers_.end(),
+              [](const PeerItems& a, const PeerItems& b) { return *a.peer < *b.peer; });
     std::vector<control::Effect> out;
-    for (auto& [peer, items] : items_) {
+    for (PeerItems& p : peers_) {
+      std::vector<UpdateItem>& items = p.items;
+      if (items.size() <= control::kMaxUpdateItems) { // one batch: the list as it is
+        out.emplace_back(control::fx::SendUpdate{*p.peer, std::move(items)});
+        continue;
+      }
       for (std::size_t i = 0; i < items.size(); i += control::kMaxUpdateItems) {
         const std::size_t end = std::min(items.size(), i + control::kMaxUpdateItems);
-        control::fx::SendUpdate send{peer, {}};
+        control::fx::SendUpdate send{*p.peer, {}};
         send.items.assign(std::make_move_iterator(items.begin() + static_cast<long>(i)),
                           std::make_move_iterator(items.begin() + static_cast<long>(end)));
         out.emplace_back(std::move(send));
@@ -27,7 +39,28 @@ public:
   }
 
 private:
-  std::map<std::string, std::vector<UpdateItem>> items_;
+  struct PeerItems {
+    const std::string* peer;
+    std::vector<UpdateItem> items;
+  };
+
+  std::vector<UpdateItem>& itemsOf(const std::string& peer) {
+    for (std::size_t n = 0; n < peers_.size(); ++n) {
+      PeerItems& p = peers_[(last_ + n) % peers_.size()];
+      if (*p.peer == peer) {
+        last_ = (last_ + n) % peers_.size();
+        return p.items;
+      }
+    }
+    last_ = peers_.size();
+    peers_.push_back(PeerItems{&peer, {}});
+    peers_.back().items.reserve(expected_); // at most one item per operation and peer, mostly
+    return peers_.back().items;
+  }
+
+  std::size_t expected_;
+  std::vector<PeerItems> peers_;
+  std::size_t last_ = 0;
 };
 
 // The node paths this node advertises: [self], and [self] followed by a best path. Routes
@@ -129,7 +162,7 @@ void fullTable(const state::NodeState& s, const state::Peer& peer, Outbox& out, 
 std::vector<control::Effect> PeerAdvertiserPlugin::evaluate(const state::NodeState& committed,
                                                             const state::StateDelta& change,
                                                             const control::Event& event) const {
-  Outbox out;
+  Outbox out(std::min(change.ops.size(), control::kMaxUpdateItems));
   PathMaker paths(committed.self().name);
   const std::vector<const state::Peer*> peers = connectedPeers(committed);
 
