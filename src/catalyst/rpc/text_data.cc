@@ -7,6 +7,30 @@
 
 namespace catalyst::rpc {
 
+template <class Item> bool TextTape::sequence(char close, Item item) {
+  skipSpace();
+  if (pos_ < text_.size() && text_[pos_] == close) {
+    ++pos_;
+    return true;
+  }
+  while (true) {
+    if (!item()) {
+      return false;
+    }
+    skipSpace();
+    if (pos_ >= text_.size()) {
+      return false;
+    }
+    const char c = text_[pos_++];
+    if (c == close) {
+      return true;
+    }
+    if (c != ',') {
+      return false;
+    }
+  }
+}
+
 bool TextTape::parseArgs(std::string_view args, std::size_t max_depth) {
   if (args.size() >= std::numeric_limits<uint32_t>::max()) {
     return false;
@@ -24,30 +48,12 @@ bool TextTape::parseArgs(std::string_view args, std::size_t max_depth) {
     return false;
   }
   ++pos_;
+  const bool listed = sequence(']', [this] {
+    args_.push_back(static_cast<uint32_t>(tokens_.size()));
+    return value(1);
+  });
   skipSpace();
-  if (pos_ < text_.size() && text_[pos_] == ']') {
-    ++pos_;
-  } else {
-    while (true) {
-      args_.push_back(static_cast<uint32_t>(tokens_.size()));
-      if (!value(1)) {
-        return false;
-      }
-      skipSpace();
-      if (pos_ >= text_.size()) {
-        return false;
-      }
-      const char c = text_[pos_++];
-      if (c == ']') {
-        break;
-      }
-      if (c != ',') {
-        return false;
-      }
-    }
-  }
-  skipSpace();
-  return pos_ == text_.size();
+  return listed && pos_ == text_.size();
 }
 
 TextData TextTape::operator[](std::size_t i) const {
@@ -182,49 +188,34 @@ bool TextTape::object(std::size_t depth) {
   tokens_.push_back(Token{Kind::Obj});
   const std::size_t keys_from = keys_.size(); // this object's keys, to refuse a repeated one
   uint32_t members = 0;
-  skipSpace();
-  if (pos_ < text_.size() && text_[pos_] == '}') {
-    ++pos_;
-  } else {
-    while (true) {
-      skipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != '"') {
-        return false;
-      }
-      Token key{Kind::String};
-      if (!string(key)) {
-        return false;
-      }
-      key.end = static_cast<uint32_t>(tokens_.size() + 1);
-      const std::string_view name = text(key);
-      for (std::size_t k = keys_from; k < keys_.size(); ++k) {
-        if (keys_[k] == name) {
-          return false; // which one counts is the session parser's business
-        }
-      }
-      keys_.push_back(name);
-      tokens_.push_back(key);
-      skipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != ':') {
-        return false;
-      }
-      ++pos_;
-      if (!value(depth)) {
-        return false;
-      }
-      ++members;
-      skipSpace();
-      if (pos_ >= text_.size()) {
-        return false;
-      }
-      const char c = text_[pos_++];
-      if (c == '}') {
-        break;
-      }
-      if (c != ',') {
-        return false;
+  const bool listed = sequence('}', [&] {
+    skipSpace();
+    if (pos_ >= text_.size() || text_[pos_] != '"') {
+      return false;
+    }
+    Token key{Kind::String};
+    if (!string(key)) {
+      return false;
+    }
+    key.end = static_cast<uint32_t>(tokens_.size() + 1);
+    const std::string_view name = text(key);
+    for (std::size_t k = keys_from; k < keys_.size(); ++k) {
+      if (keys_[k] == name) {
+        return false; // which one counts is the session parser's business
       }
     }
+    keys_.push_back(name);
+    tokens_.push_back(key);
+    skipSpace();
+    if (pos_ >= text_.size() || text_[pos_] != ':') {
+      return false;
+    }
+    ++pos_;
+    ++members;
+    return value(depth);
+  });
+  if (!listed) {
+    return false;
   }
   keys_.resize(keys_from);
   tokens_[at].length = members;
@@ -261,26 +252,8 @@ bool TextTape::array(std::size_t depth) {
   ++pos_; // the inner '['
   const std::size_t at = tokens_.size();
   tokens_.push_back(Token{Kind::Arr});
-  skipSpace();
-  if (pos_ < text_.size() && text_[pos_] == ']') {
-    ++pos_;
-  } else {
-    while (true) {
-      if (!value(depth + 1)) {
-        return false;
-      }
-      skipSpace();
-      if (pos_ >= text_.size()) {
-        return false;
-      }
-      const char c = text_[pos_++];
-      if (c == ']') {
-        break;
-      }
-      if (c != ',') {
-        return false;
-      }
-    }
+  if (!sequence(']', [this, depth] { return value(depth + 1); })) {
+    return false;
   }
   skipSpace();
   if (pos_ >= text_.size() || text_[pos_] != ']') {

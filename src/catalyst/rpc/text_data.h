@@ -51,6 +51,9 @@ private:
 
   std::string_view text(const Token& t) const { return text_.substr(t.begin, t.length); }
 
+  // After an opening bracket: `close` at once, or items separated by ',' and then `close`;
+  // `item` reads one (false: declined).
+  template <class Item> bool sequence(char close, Item item);
   bool value(std::size_t depth);
   bool string(Token& t);
   bool number(Token& t);

@@ -440,6 +440,24 @@ TEST(SessionPairTest, CppClientAgainstCppServer) {
 // same way.
 class RawCallTest : public ::testing::Test {
 protected:
+  // What a callee reading kPlainArgs (below) in place sees, through WireArgs or TextTape; an
+  // argument that is not an object throws.
+  template <class PlainArgs> static void expectPlainArgs(const PlainArgs& args) {
+    const auto first = args[0];
+    if (!first.isObject()) {
+      throw std::runtime_error("not an object");
+    }
+    const auto list = first.find("list");
+    EXPECT_TRUE(list.isArray());
+    EXPECT_EQ(list.size(), 2u);
+    EXPECT_EQ(list[1].number(), std::optional<double>(2));
+    EXPECT_TRUE(first.find("gone").isUndefined());
+    EXPECT_FALSE(first.find("gone").present());
+    EXPECT_FALSE(first.find("__proto__").present()) << "prototype keys are left out";
+    EXPECT_EQ(args[1].string(), std::optional<std::string_view>("x"));
+    EXPECT_FALSE(args[2].present());
+  }
+
   Stub mainWith(bool decline) {
     Stub f = makeFunctionStub(
         [this](Args args) {
@@ -452,19 +470,7 @@ protected:
             return std::nullopt;
           }
           ++raw;
-          const WireData first = args[0];
-          if (!first.isObject()) {
-            throw std::runtime_error("not an object");
-          }
-          const WireData list = first.find("list");
-          EXPECT_TRUE(list.isArray());
-          EXPECT_EQ(list.size(), 2u);
-          EXPECT_EQ(list[1].number(), std::optional<double>(2));
-          EXPECT_TRUE(first.find("gone").isUndefined());
-          EXPECT_FALSE(first.find("gone").present());
-          EXPECT_FALSE(first.find("__proto__").present()) << "prototype keys are left out";
-          EXPECT_EQ(args[1].string(), std::optional<std::string_view>("x"));
-          EXPECT_FALSE(args[2].present());
+          expectPlainArgs(args);
           return Promise<Value>::resolved("raw " + std::to_string(args.size()));
         });
     return makePayloadStub(object({{"f", f}}));
@@ -552,19 +558,7 @@ protected:
             return std::nullopt;
           }
           ++text;
-          const TextData first = args[0];
-          if (!first.isObject()) {
-            throw std::runtime_error("not an object");
-          }
-          const TextData list = first.find("list");
-          EXPECT_TRUE(list.isArray());
-          EXPECT_EQ(list.size(), 2u);
-          EXPECT_EQ(list[1].number(), std::optional<double>(2));
-          EXPECT_TRUE(first.find("gone").isUndefined());
-          EXPECT_FALSE(first.find("gone").present());
-          EXPECT_FALSE(first.find("__proto__").present()) << "prototype keys are left out";
-          EXPECT_EQ(args[1].string(), std::optional<std::string_view>("x"));
-          EXPECT_FALSE(args[2].present());
+          expectPlainArgs(args);
           return Promise<Value>::resolved("text " + std::to_string(args.size()));
         });
   }
