@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "catalyst/state/local_service.h"
 #include "catalyst/state/peer.h"
 #include "catalyst/state/port_pool.h"
@@ -36,8 +38,10 @@ struct NodeIdentity {
 class NodeState {
 public:
   // The candidate paths of one route, one per neighbour, ordered by neighbour name. A route
-  // has few (usually one), so a sorted vector: no node or key string per path.
-  using Paths = std::vector<LearnedPath>;
+  // has few (usually one), so a sorted vector: no node or key string per path; and the first
+  // is kept in the table entry itself, so a route with one path costs no allocation of its
+  // own and a walk of the table no second cache miss per route.
+  using Paths = boost::container::small_vector<LearnedPath, 1>;
 
   // One learned route: every candidate path (Adj-RIB-In) and the chosen one (Loc-RIB).
   struct LearnedRoute {
