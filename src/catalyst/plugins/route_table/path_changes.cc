@@ -17,13 +17,14 @@ const PathChanges::PeerChange* PathChanges::find(const std::vector<PeerChange>& 
 }
 
 PathChanges::Touched& PathChanges::touch(const state::RouteKey& key) {
-  auto [it, inserted] = changes_.try_emplace(key);
-  if (inserted) {
-    auto entry = state_.learned().find(key);
-    it->second.before = entry == state_.learned().end() ? nullptr : &entry->second;
-    order_.push_back(&*it);
+  auto [it, inserted] = index_.try_emplace(key, static_cast<uint32_t>(entries_.size()));
+  if (!inserted) {
+    return entries_[it->second].touched;
   }
-  return it->second;
+  Entry& e = entries_.emplace_back(Entry{key, {}});
+  auto learned = state_.learned().find(key);
+  e.touched.before = learned == state_.learned().end() ? nullptr : &learned->second;
+  return e.touched;
 }
 
 const state::LearnedPath* PathChanges::current(const Touched& t, const std::string& peer) {
@@ -65,10 +66,10 @@ void PathChanges::remove(const std::string& peer, const state::RouteKey& key) {
 
 void PathChanges::emit(state::StateDelta& delta) && {
   std::vector<PeerChange*> upserts;
-  for (Changes::value_type* entry : order_) {
-    const state::RouteKey& key = entry->first;
-    std::vector<PeerChange>& by_peer = entry->second.changes;
-    const state::NodeState::LearnedRoute* route = entry->second.before;
+  for (Entry& entry : entries_) {
+    const state::RouteKey& key = entry.key;
+    std::vector<PeerChange>& by_peer = entry.touched.changes;
+    const state::NodeState::LearnedRoute* route = entry.touched.before;
     auto pathOf = [route](const std::string& peer) -> const state::LearnedPath* {
       return route == nullptr ? nullptr : route->path(peer);
     };

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "catalyst/state/node_state.h"
 #include "catalyst/state/state_delta.h"
@@ -18,6 +20,12 @@ namespace catalyst::plugins {
 class PathChanges {
 public:
   explicit PathChanges(const state::NodeState& state) : state_(state) {}
+
+  // Room for `routes` touched routes without growing (a batch's item count).
+  void reserve(std::size_t routes) {
+    entries_.reserve(routes);
+    index_.reserve(routes);
+  }
 
   // The path `path.peer` gives for `path.key()` becomes `path` (no-op when identical).
   void upsert(state::LearnedPath path);
@@ -38,7 +46,10 @@ private:
     const state::NodeState::LearnedRoute* before = nullptr; // nullptr: not learned yet
     std::vector<PeerChange> changes;
   };
-  using Changes = std::unordered_map<state::RouteKey, Touched, state::RouteKeyHash>;
+  struct Entry {
+    state::RouteKey key;
+    Touched touched;
+  };
 
   // The entry of `key`, created (with its state looked up) on first touch.
   Touched& touch(const state::RouteKey& key);
@@ -47,10 +58,11 @@ private:
   static const PeerChange* find(const std::vector<PeerChange>& changes, const std::string& peer);
 
   const state::NodeState& state_;
-  // Per touched route its changes, and the touched routes in the order they were first touched
-  // (the order of the operations): pointers into changes_, whose elements never move.
-  Changes changes_;
-  std::vector<Changes::value_type*> order_;
+  // The touched routes in the order they were first touched (the order of the operations),
+  // and where each is in that list: an open-addressing table of small entries, so touching a
+  // route allocates nothing of its own (a batch touches up to 1 000).
+  std::vector<Entry> entries_;
+  boost::unordered_flat_map<state::RouteKey, uint32_t, state::RouteKeyHash> index_;
 };
 
 // Appends to `delta` the removal of every path `peer` gives, each followed by the Loc-RIB

@@ -40,6 +40,7 @@ PhaseOneResult onUpdate(const state::NodeState& s, const control::ev::PeerUpdate
   }
 
   PathChanges changes(s);
+  changes.reserve(e.items.size());
   for (const state::UpdateItem& item : e.items) {
     const state::RouteKey key{item.route.name, item.origin_node};
     if (item.action == state::UpdateItem::Action::Remove) {
