@@ -198,6 +198,11 @@ bool TextTape::object(std::size_t depth) {
       return false;
     }
     key.end = static_cast<uint32_t>(tokens_.size() + 1);
+    // Records have a handful of members; a big object is the session parser's (the check for
+    // a repeated key below is quadratic, and must not become a peer's lever on our CPU).
+    if (members == kMaxMembers) {
+      return false;
+    }
     const std::string_view name = text(key);
     for (std::size_t k = keys_from; k < keys_.size(); ++k) {
       if (keys_[k] == name) {

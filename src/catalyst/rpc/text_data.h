@@ -9,8 +9,9 @@
 // encoding keeps exactly one implementation. Taken: plain data (null, booleans, objects, arrays
 // escaped as `[[...]]`, `["undefined"]`), strings of printable ASCII with no escapes, integers
 // of at most 15 digits (exact as doubles), whitespace between tokens. Declined: escapes,
-// non-ASCII text, fractions and exponents, objects with a repeated key, anything deeper than
-// the session's limit, and every non-plain form (capabilities, promises, dates, ...).
+// non-ASCII text, fractions and exponents, objects with a repeated key or more than 32
+// members, anything deeper than the session's limit, and every non-plain form (capabilities,
+// promises, dates, ...).
 
 #include <cstddef>
 #include <cstdint>
@@ -50,6 +51,9 @@ private:
   // value's tokens; an array's by its elements' tokens.
 
   std::string_view text(const Token& t) const { return text_.substr(t.begin, t.length); }
+
+  // Objects with more members are declined (see object()).
+  static constexpr uint32_t kMaxMembers = 32;
 
   // After an opening bracket: `close` at once, or items separated by ',' and then `close`;
   // `item` reads one (false: declined).

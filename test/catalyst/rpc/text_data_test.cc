@@ -102,6 +102,22 @@ TEST(TextTapeTest, DeclinesAllButTheCommonSpelling) {
   }
 }
 
+TEST(TextTapeTest, DeclinesObjectsOfManyMembers) {
+  // The repeated-key check is quadratic: a big object goes to the session's parser.
+  auto object = [](int members) {
+    std::string text = "[{";
+    for (int i = 0; i < members; ++i) {
+      text += fmt::format("{}\"k{}\":{}", i == 0 ? "" : ",", i, i);
+    }
+    return text + "}]";
+  };
+  TextTape tape;
+  EXPECT_TRUE(tape.parseArgs(object(32), 60));
+  EXPECT_EQ(tape[0].find("k31").number(), std::optional<double>(31));
+  EXPECT_FALSE(tape.parseArgs(object(33), 60));
+  EXPECT_FALSE(tape.parseArgs(object(100000), 60));
+}
+
 TEST(TextTapeTest, DeclinesWhatIsNestedDeeperThanTheLimit) {
   // Objects count one level each, escaped arrays two (the escape is an array too).
   TextTape tape;
