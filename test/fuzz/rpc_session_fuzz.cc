@@ -3,10 +3,13 @@
 // Any input must end in answers, per-call rejections, or an abort with close 3000; nothing may
 // crash, leak or hang.
 //
-// Differentially, a second session gets the same messages with every ["pull",... and
-// ["release",... spelled with a space after the bracket, which keeps them off the session's
-// fast path for those two messages (they go through the JSON parser): both sessions must send
-// exactly the same messages.
+// Differentially, a second session gets the same messages with every ["pull",...,
+// ["release",... and ["push",... spelled with a space after the bracket, which keeps them off
+// the session's fast paths for those messages (they go through the JSON parser): both sessions
+// must send exactly the same messages. The API also has `describe`, which answers with what it
+// sees of its arguments, and reads them however the session offers: from the message text
+// (Target::callText), in place from the parsed message (callRaw), or evaluated (call). So the
+// first session's text reading is held to the second's parsed reading, answer for answer.
 
 #include <cstddef>
 #include <cstdint>
@@ -38,13 +41,77 @@ public:
   bool closed_ = false;
 };
 
+// Everything the reading interface shows of a value (WireData, TextData or ValueData).
+template <class Data> std::string show(const Data& d) {
+  if (!d.present()) {
+    return d.isUndefined() ? "u" : "?";
+  }
+  if (d.isNull()) {
+    return "n";
+  }
+  if (auto b = d.boolean()) {
+    return *b ? "t" : "f";
+  }
+  if (auto n = d.number()) {
+    return "#" + std::to_string(*n);
+  }
+  if (auto t = d.string()) {
+    return "'" + std::string(*t) + "'";
+  }
+  if (d.isArray()) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      out += show(d[i]) + ",";
+    }
+    return out + "]";
+  }
+  if (d.isObject()) {
+    std::string out = "{";
+    d.forEachMember([&out](std::string_view key, const Data& v) {
+      out += std::string(key) + ":" + show(v) + ",";
+    });
+    return out + "}";
+  }
+  return "?"; // capabilities and other special values (evaluated only)
+}
+
+template <class ArgList> Promise<Value> described(const ArgList& args, std::size_t size) {
+  std::string out;
+  for (std::size_t i = 0; i < size; ++i) {
+    out += show(args(i)) + ";";
+  }
+  return Promise<Value>::resolved(out);
+}
+
+class DescribingApi : public catalyst::test::InteropApi {
+public:
+  Promise<Value> call(std::string_view method, Args args) override {
+    if (method == "describe") {
+      return described([&args](std::size_t i) { return ValueData(args[i]); }, args.size());
+    }
+    return InteropApi::call(method, std::move(args));
+  }
+  bool takesRaw(std::string_view method) const override { return method == "describe"; }
+  std::optional<Promise<Value>> callRaw(std::string_view /*method*/,
+                                        const WireArgs& args) override {
+    return described([&args](std::size_t i) { return args[i]; }, args.size());
+  }
+  bool takesText(std::string_view method) const override { return method == "describe"; }
+  std::optional<Promise<Value>> callText(std::string_view /*method*/,
+                                         const TextTape& args) override {
+    return described([&args](std::size_t i) { return args[i]; }, args.size());
+  }
+};
+
 } // namespace
 } // namespace catalyst::rpc
 
-// The same message, spelled so that it is not the tight form of ["pull",N] or ["release",N,M].
+// The same message, spelled so that it is not the tight form of ["pull",N], ["release",N,M] or
+// a call.
 std::string loosened(std::string_view frame) {
   std::string out(frame);
-  if (frame.starts_with("[\"pull\",") || frame.starts_with("[\"release\",")) {
+  if (frame.starts_with("[\"pull\",") || frame.starts_with("[\"release\",") ||
+      frame.starts_with("[\"push\",")) {
     out.insert(1, " ");
   }
   return out;
@@ -56,10 +123,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   SessionOptions options;
   options.max_message_bytes = 4096;
   CaptureTransport transport;
-  Session session(transport, makeStub(std::make_shared<catalyst::test::InteropApi>()), options);
+  Session session(transport, makeStub(std::make_shared<DescribingApi>()), options);
   CaptureTransport parsed_transport;
-  Session parsed(parsed_transport, makeStub(std::make_shared<catalyst::test::InteropApi>()),
-                 options);
+  Session parsed(parsed_transport, makeStub(std::make_shared<DescribingApi>()), options);
   bool mirrored = true;
   std::size_t start = 0;
   while (start <= input.size()) {
@@ -77,7 +143,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       parsed_transport.handler_->onMessage(loosened(frame), is_text);
       CATALYST_RELEASE_ASSERT(transport.sent_ == parsed_transport.sent_ &&
                                   transport.closed_ == parsed_transport.closed_,
-                              "the fast path for pull and release answers as the parser does");
+                              "the fast paths answer as the parser does");
     }
     if (session.broken()) {
       // Broken by our abort (sent last) or by the peer's (nothing sent); closed either way.
