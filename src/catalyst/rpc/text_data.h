@@ -16,7 +16,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "catalyst/rpc/wire_data.h"
@@ -32,6 +34,9 @@ public:
   // Indexes `args`, the text of a call's argument list (a JSON array, not escaped). False
   // declines (see above); `max_depth` bounds the nesting of arrays and objects in it.
   bool parseArgs(std::string_view args, std::size_t max_depth);
+  // The tape points into the text: a temporary string would leave it dangling.
+  template <class T, class = std::enable_if_t<std::is_same_v<T, std::string>>>
+  bool parseArgs(T&& args, std::size_t max_depth) = delete;
 
   std::size_t size() const { return args_.size(); }
   // Argument `i` (absent past the end, as rpc::Args reads undefined).
