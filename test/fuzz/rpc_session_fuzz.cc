@@ -21,6 +21,7 @@
 #include "catalyst/rpc/session.h"
 
 #include "support/rpc_test_api.h"
+#include "support/show_plain.h"
 
 namespace catalyst::rpc {
 namespace {
@@ -41,44 +42,10 @@ public:
   bool closed_ = false;
 };
 
-// Everything the reading interface shows of a value (WireData, TextData or ValueData).
-template <class Data> std::string show(const Data& d) {
-  if (!d.present()) {
-    return d.isUndefined() ? "u" : "?";
-  }
-  if (d.isNull()) {
-    return "n";
-  }
-  if (auto b = d.boolean()) {
-    return *b ? "t" : "f";
-  }
-  if (auto n = d.number()) {
-    return "#" + std::to_string(*n);
-  }
-  if (auto t = d.string()) {
-    return "'" + std::string(*t) + "'";
-  }
-  if (d.isArray()) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < d.size(); ++i) {
-      out += show(d[i]) + ",";
-    }
-    return out + "]";
-  }
-  if (d.isObject()) {
-    std::string out = "{";
-    d.forEachMember([&out](std::string_view key, const Data& v) {
-      out += std::string(key) + ":" + show(v) + ",";
-    });
-    return out + "}";
-  }
-  return "?"; // capabilities and other special values (evaluated only)
-}
-
 template <class ArgList> Promise<Value> described(const ArgList& args, std::size_t size) {
   std::string out;
   for (std::size_t i = 0; i < size; ++i) {
-    out += show(args(i)) + ";";
+    out += catalyst::test::showPlain(args(i)) + ";";
   }
   return Promise<Value>::resolved(out);
 }

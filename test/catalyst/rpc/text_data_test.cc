@@ -9,42 +9,10 @@
 #include "catalyst/rpc/text_data.h"
 #include "catalyst/rpc/wire_data.h"
 
+#include "support/show_plain.h"
+
 namespace catalyst::rpc {
 namespace {
-
-// Everything the reading interface shows of a value, the same way for WireData and TextData.
-template <class Data> std::string show(const Data& d) {
-  if (!d.present()) {
-    return d.isUndefined() ? "undefined" : "?";
-  }
-  if (d.isNull()) {
-    return "null";
-  }
-  if (auto b = d.boolean()) {
-    return *b ? "true" : "false";
-  }
-  if (auto n = d.number()) {
-    return fmt::format("{}", *n);
-  }
-  if (auto s = d.string()) {
-    return fmt::format("'{}'", *s);
-  }
-  if (d.isArray()) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < d.size(); ++i) {
-      out += show(d[i]) + ",";
-    }
-    return out + "]";
-  }
-  if (d.isObject()) {
-    std::string out = "{";
-    d.forEachMember([&out](std::string_view key, const Data& v) {
-      out += fmt::format("{}:{},", key, show(v));
-    });
-    return out + "}";
-  }
-  return "?";
-}
 
 // The arguments `args` (a JSON array of values in Cap'n Web's encoding) as WireData reads them
 // from the parsed text, and whether the tape took them and read them the same.
@@ -57,7 +25,7 @@ void expectTakenAndSame(std::string_view args) {
   ASSERT_TRUE(wire.plain());
   ASSERT_EQ(tape.size(), wire.size());
   for (std::size_t i = 0; i <= wire.size(); ++i) { // one past the end: absent in both
-    EXPECT_EQ(show(tape[i]), show(wire[i])) << "argument " << i;
+    EXPECT_EQ(test::showPlain(tape[i]), test::showPlain(wire[i])) << "argument " << i;
   }
 }
 
