@@ -93,6 +93,8 @@ inline std::string describe(const control::Effect& e) {
             out += " -" + k.name + "@" + k.origin_node;
           }
           return out + ")";
+        } else if constexpr (std::is_same_v<T, fx::ContinueTable>) {
+          return "ContinueTable(" + v.peer + ")";
         } else if constexpr (std::is_same_v<T, fx::StartProcess>) {
           return "StartProcess(" + v.service + ")";
         } else {

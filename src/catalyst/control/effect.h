@@ -6,6 +6,7 @@
 #include <variant>
 #include <vector>
 
+#include "catalyst/control/table_walk.h"
 #include "catalyst/state/peer.h"
 #include "catalyst/state/route.h"
 
@@ -21,10 +22,19 @@ struct SendUpdate {
   bool operator==(const SendUpdate&) const = default;
 };
 
-// The full table sent to `peer` for a new session is complete (queued before this).
+// The full table sent to `peer` for session `session` is complete (queued before this).
 struct EndOfTable {
   std::string peer;
+  uint64_t session = 0;
   bool operator==(const EndOfTable&) const = default;
+};
+
+// The walk of our table for `peer` has more to send: ask for the next step from `cursor`
+// (ev::PeerTableWanted) once the session has nearly sent what it has queued.
+struct ContinueTable {
+  std::string peer;
+  TableCursor cursor;
+  bool operator==(const ContinueTable&) const = default;
 };
 
 // Start (or restart, when its record changed) the session with `peer`: dial it.
@@ -84,8 +94,9 @@ struct StopProcess {
 
 } // namespace fx
 
-using Effect = std::variant<fx::SendUpdate, fx::EndOfTable, fx::ConnectPeer, fx::ClosePeer,
-                            fx::ConfigureDataPlane, fx::StartProcess, fx::StopProcess>;
+using Effect =
+    std::variant<fx::SendUpdate, fx::EndOfTable, fx::ConnectPeer, fx::ClosePeer,
+                 fx::ConfigureDataPlane, fx::StartProcess, fx::StopProcess, fx::ContinueTable>;
 
 // At most this many items go in one `update` call (peering.md §1).
 inline constexpr std::size_t kMaxUpdateItems = 1000;

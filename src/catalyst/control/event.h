@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "catalyst/common/time_source.h"
+#include "catalyst/control/table_walk.h"
 #include "catalyst/state/local_service.h"
 #include "catalyst/state/peer.h"
 #include "catalyst/state/route.h"
@@ -26,6 +27,9 @@ struct TimerTick {
 struct PeerSessionUp {
   std::string peer;
   std::optional<std::chrono::milliseconds> graceful_restart_time;
+  // Numbers the session among all sessions of this node (the walk of our table for it is
+  // tied to it: TableCursor::session).
+  uint64_t session = 0;
 };
 struct PeerSessionDown {
   std::string peer;
@@ -36,6 +40,12 @@ struct PeerSessionDown {
 // `endOfRib: true`): paths of it still marked stale were not re-advertised and go.
 struct PeerEndOfTable {
   std::string peer;
+};
+// The session with `peer` has nearly sent what it has queued: the walk of our table for it
+// goes on from `cursor` (fx::ContinueTable).
+struct PeerTableWanted {
+  std::string peer;
+  TableCursor cursor;
 };
 struct PeerUpdate {
   std::string peer;
@@ -80,7 +90,7 @@ struct RemoveRoute {
 using Event = std::variant<ev::TimerTick, ev::PeerSessionUp, ev::PeerSessionDown, ev::PeerUpdate,
                            ev::PeerEndOfTable, ev::ServiceRegistered, ev::ServiceDeregistered,
                            ev::ServiceHealthChanged, ev::ProcessExited, ev::AddPeer, ev::RemovePeer,
-                           ev::AddRoute, ev::RemoveRoute>;
+                           ev::AddRoute, ev::RemoveRoute, ev::PeerTableWanted>;
 
 // A short name for logs and metrics: "timer_tick", "peer_update", ...
 std::string_view eventName(const Event& event);

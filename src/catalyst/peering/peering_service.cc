@@ -95,6 +95,7 @@ public:
   std::mt19937_64 random_;
   PeeringStats stats_;
   bool shut_down_ = false;
+  uint64_t sessions_ = 0; // numbers sessions (ev::PeerSessionUp::session)
   std::function<void(uint64_t, const std::string&)> close_inbound_;
 
   std::map<std::string, std::shared_ptr<PeerLink>> links_;
@@ -342,6 +343,12 @@ public:
     while (out_ == Out::Up && updates_in_flight_ < kMaxUpdatesInFlight && !rib_out_.empty()) {
       sendUpdate();
     }
+    // The walk of our table goes on once what is queued of it fits one more batch: the peer
+    // always has the next batch at hand, and no more than two are kept here.
+    if (out_ == Out::Up && table_ && rib_out_.queued() < control::kMaxUpdateItems) {
+      service_.loop_.submit(control::ev::PeerTableWanted{info_.name, std::move(*table_)});
+      table_.reset();
+    }
     if (out_ == Out::Up && end_of_table_pending_ && rib_out_.empty() &&
         updates_in_flight_ < kMaxUpdatesInFlight) {
       // The full table has gone out: say so, so the peer can drop what it kept stale for us
@@ -351,8 +358,21 @@ public:
     }
   }
 
-  void markEndOfTable() {
+  // The walk of our table for session `session` is done (fx::EndOfTable).
+  void markEndOfTable(uint64_t session) {
+    if (!session_up_ || session != session_) {
+      return; // for a session that has ended since
+    }
     end_of_table_pending_ = true;
+    queue({});
+  }
+
+  // The walk of our table has more (fx::ContinueTable): asked for once the queue is short.
+  void continueTable(control::TableCursor cursor) {
+    if (!session_up_ || cursor.session != session_) {
+      return; // for a session that has ended since: the new one has its own walk
+    }
+    table_ = std::move(cursor);
     queue({});
   }
 
@@ -453,12 +473,13 @@ public:
     }
     if (!session_up_) {
       session_up_ = true;
+      session_ = ++service_.sessions_;
       ++service_.stats_.sessions_up;
       service_.logger_.info(
           "peering: session with {} established (hold time {}ms{})", info_.name, hold_.count(),
           graceful_restart ? fmt::format(", graceful restart {}ms", graceful_restart->count())
                            : "");
-      service_.loop_.submit(control::ev::PeerSessionUp{info_.name, graceful_restart});
+      service_.loop_.submit(control::ev::PeerSessionUp{info_.name, graceful_restart, session_});
     }
     // The peer is up: no reason to wait for the backoff to dial it.
     if (out_ == Out::Idle && reconnect_timer_->enabled()) {
@@ -508,6 +529,7 @@ public:
     out_ = Out::Idle;
     rib_out_.clear();
     end_of_table_pending_ = false;
+    table_.reset();
     hold_timer_->disable();
     if (inbound_) {
       service_.inbound_owner_.erase(*inbound_);
@@ -590,6 +612,8 @@ private:
   int updates_in_flight_ = 0;
   bool end_of_table_pending_ = false; // to send once the queue is empty
   bool flush_posted_ = false;
+  // The walk of our table for this session, waiting to be asked for its next step.
+  std::optional<control::TableCursor> table_;
   milliseconds backoff_;
   event::TimerPtr reconnect_timer_;
   event::TimerPtr keepalive_timer_;
@@ -597,6 +621,7 @@ private:
   // Inbound.
   std::optional<uint64_t> inbound_;
   bool session_up_ = false;
+  uint64_t session_ = 0; // the current (or last) session's number
   milliseconds hold_{0};
   MonotonicTime last_heard_{};
   event::TimerPtr hold_timer_;
@@ -950,10 +975,17 @@ void PeeringService::send(const std::string& peer, std::vector<state::UpdateItem
   it->second->queue(std::move(items));
 }
 
-void PeeringService::endOfTable(const std::string& peer) {
+void PeeringService::endOfTable(const std::string& peer, uint64_t session) {
   auto it = impl_->links_.find(peer);
   if (it != impl_->links_.end()) {
-    it->second->markEndOfTable();
+    it->second->markEndOfTable(session);
+  }
+}
+
+void PeeringService::continueTable(const std::string& peer, control::TableCursor cursor) {
+  auto it = impl_->links_.find(peer);
+  if (it != impl_->links_.end()) {
+    it->second->continueTable(std::move(cursor));
   }
 }
 

@@ -104,9 +104,14 @@ public:
   void connect(const state::PeerInfo& info);
   // Queue `items` for `peer` (sent once our connection to it is established).
   void send(const std::string& peer, std::vector<state::UpdateItem> items);
-  // The full table for `peer`'s new session is queued: once it has gone out, an `update` with
-  // `endOfRib: true` says so (graceful restart; reference nodes ignore the field).
-  void endOfTable(const std::string& peer);
+  // The full table for `peer`'s session `session` is queued: once it has gone out, an `update`
+  // with `endOfRib: true` says so (graceful restart; reference nodes ignore the field).
+  // Ignored when that session has ended.
+  void endOfTable(const std::string& peer, uint64_t session);
+  // The walk of our table for `peer` has more: once the session has nearly sent what it has
+  // queued, it asks for the next step (ev::PeerTableWanted). Ignored when the cursor's
+  // session has ended.
+  void continueTable(const std::string& peer, control::TableCursor cursor);
   // A peer was removed: tell it (best effort) and forget it.
   void remove(const std::string& peer, state::CloseCode code, const std::string& reason);
   // Node shutdown: `close(ADMIN_SHUTDOWN)` to every peer, then no more dialling.

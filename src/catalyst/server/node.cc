@@ -35,7 +35,9 @@ void EffectRouter::onEffects(std::vector<control::Effect> effects) {
     if (auto* send = std::get_if<control::fx::SendUpdate>(&e)) {
       peering_->send(send->peer, std::move(send->items));
     } else if (const auto* eot = std::get_if<control::fx::EndOfTable>(&e)) {
-      peering_->endOfTable(eot->peer);
+      peering_->endOfTable(eot->peer, eot->session);
+    } else if (auto* more = std::get_if<control::fx::ContinueTable>(&e)) {
+      peering_->continueTable(more->peer, std::move(more->cursor));
     } else if (const auto* connect = std::get_if<control::fx::ConnectPeer>(&e)) {
       peering_->connect(connect->info);
     } else if (const auto* close = std::get_if<control::fx::ClosePeer>(&e)) {

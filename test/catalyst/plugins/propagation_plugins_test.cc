@@ -1,9 +1,11 @@
 // Table-driven tests of the propagation plugins: (committed state, change, event) -> effects.
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "catalyst/plugins/propagation/data_plane/data_plane_plugin.h"
@@ -20,6 +22,7 @@ namespace {
 using namespace control::ev; // NOLINT(google-build-using-namespace): event names read as a table
 using control::Effect;
 using control::fx::ConfigureDataPlane;
+using control::fx::ContinueTable;
 using control::fx::DataPlaneRoute;
 using control::fx::EndOfTable;
 using control::fx::SendUpdate;
@@ -161,12 +164,22 @@ TEST(PeerAdvertiserPluginTest, Table) {
        {},
        PeerSessionUp{"node-a", std::nullopt},
        {SendUpdate{"node-a", {ownAdd("mine")}}, EndOfTable{"node-a"}}},
-      {"full table is chunked at 1000 items",
+      {"a full table over 1000 items: the first step, then a cursor for the next",
        many_local,
        {},
-       PeerSessionUp{"node-c", {}},
-       {SendUpdate{"node-c", first_chunk}, SendUpdate{"node-c", second_chunk},
-        EndOfTable{"node-c"}}},
+       PeerSessionUp{"node-c", {}, 7},
+       {SendUpdate{"node-c", first_chunk},
+        ContinueTable{"node-c", control::TableCursor{7, false, "r998", nullptr, 0}}}},
+      {"the next step goes on after the cursor, and the last ends the table",
+       many_local,
+       {},
+       PeerTableWanted{"node-c", control::TableCursor{7, false, "r998", nullptr, 0}},
+       {SendUpdate{"node-c", second_chunk}, EndOfTable{"node-c", 7}}},
+      {"a step for a peer whose session has ended sends nothing",
+       abc,
+       {},
+       PeerTableWanted{"node-d", control::TableCursor{7, false, "", nullptr, 0}},
+       {}},
       {"an empty table still ends",
        empty_with_peers,
        {},
@@ -175,6 +188,88 @@ TEST(PeerAdvertiserPluginTest, Table) {
       {"nothing committed, nothing sent", abc, {}, TimerTick{}, {}},
   };
   runTable(PeerAdvertiserPlugin{}, cases);
+}
+
+// Walks the table for node-c's session 3 to the end, as the session would ask for it, with
+// `between(step)` giving the committed state for each step; returns every item sent.
+std::vector<UpdateItem> walk(const std::function<state::NodeState(int step)>& between) {
+  std::vector<UpdateItem> sent;
+  control::Event event = PeerSessionUp{"node-c", std::nullopt, 3};
+  for (int step = 0; step < 100; ++step) {
+    const std::vector<Effect> effects = PeerAdvertiserPlugin{}.evaluate(between(step), {}, event);
+    EXPECT_FALSE(effects.empty());
+    std::size_t items = 0;
+    for (const Effect& e : effects) {
+      if (const auto* send = std::get_if<SendUpdate>(&e)) {
+        EXPECT_EQ(send->peer, "node-c");
+        items += send->items.size();
+        sent.insert(sent.end(), send->items.begin(), send->items.end());
+      }
+    }
+    EXPECT_LE(items, control::kMaxUpdateItems) << "one step, one batch at most";
+    if (const auto* more = std::get_if<ContinueTable>(&effects.back())) {
+      EXPECT_EQ(more->cursor.session, 3U);
+      event = PeerTableWanted{"node-c", more->cursor};
+      continue;
+    }
+    EXPECT_EQ(effects.back(), Effect(EndOfTable{"node-c", 3}));
+    return sent;
+  }
+  ADD_FAILURE() << "the walk did not end";
+  return sent;
+}
+
+std::vector<std::string> names(const std::vector<UpdateItem>& items) {
+  std::vector<std::string> out;
+  for (const UpdateItem& i : items) {
+    out.push_back(i.route.name);
+  }
+  return out;
+}
+
+TEST(PeerAdvertiserPluginTest, TableWalkSendsEveryRouteOnceAStepAtATime) {
+  // 1500 local and 1500 learned routes (and 10 learned from node-c itself, not for it).
+  auto build = [](int skip_learned, bool late_local) {
+    StateBuilder b("node-b");
+    b.withPeer(peer("node-a")).withPeer(peer("node-c"));
+    for (int i = 0; i < 1500; ++i) {
+      b.withLocal(route(fmt::format("l{:04}", i)));
+      if (i != skip_learned) {
+        b.withPath(path("node-a", fmt::format("x{:04}", i)));
+      }
+    }
+    for (int i = 0; i < 10; ++i) {
+      b.withPath(path("node-c", fmt::format("c{:04}", i)));
+    }
+    if (late_local) {
+      b.withLocal(route("l9999"));
+    }
+    return b.build();
+  };
+  std::vector<std::string> want;
+  for (int i = 0; i < 1500; ++i) {
+    want.push_back(fmt::format("l{:04}", i));
+  }
+  for (int i = 0; i < 1500; ++i) {
+    want.push_back(fmt::format("x{:04}", i));
+  }
+
+  const state::NodeState still = build(-1, false);
+  EXPECT_EQ(names(walk([&](int) -> state::NodeState { return still; })), want)
+      << "locals in name order, then learned in key order, split horizon kept";
+
+  // Between steps the table changes: a local route added after the cursor is walked (step 1
+  // ends the local part and takes the learned keys); a learned route gone before the walk
+  // reached it (step 2 on) is skipped.
+  const state::NodeState late = build(-1, true);
+  const state::NodeState changed = build(1400, true);
+  std::vector<std::string> want_changed = want;
+  want_changed.insert(want_changed.begin() + 1500, "l9999");
+  want_changed.erase(std::find(want_changed.begin(), want_changed.end(), "x1400"));
+  EXPECT_EQ(names(walk([&](int step) -> state::NodeState {
+              return step == 0 ? still : step == 1 ? late : changed;
+            })),
+            want_changed);
 }
 
 TEST(PeerAdvertiserPluginTest, NextHopIsOurAddressAndTheWePortAllocated) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <optional>
 
 namespace catalyst::plugins {
 namespace {
@@ -144,17 +146,40 @@ UpdateItem learnedAdd(const state::NodeState& s, const state::NodeState::Learned
                     paths.via(best.node_path), best.origin_node};
 }
 
-void fullTable(const state::NodeState& s, const state::Peer& peer, Outbox& out, PathMaker& paths) {
-  for (const auto& [name, local] : s.localRoutes()) {
-    out.add(peer.info.name, localAdd(s, local.route, paths));
+// One step of the walk of our table for `peer` (control/table_walk.h): up to kMaxUpdateItems
+// items from `cursor` on, which it moves past them. Returns whether the walk is done.
+bool walkTable(const state::NodeState& s, const state::Peer& peer, control::TableCursor& cursor,
+               Outbox& out, PathMaker& paths) {
+  std::size_t n = 0;
+  if (!cursor.local_done) {
+    const auto& locals = s.localRoutes();
+    auto it = cursor.after_local.empty() ? locals.begin() : locals.upper_bound(cursor.after_local);
+    auto last = locals.end();
+    for (; it != locals.end() && n < control::kMaxUpdateItems; ++it, ++n) {
+      out.add(peer.info.name, localAdd(s, it->second.route, paths));
+      last = it;
+    }
+    if (last != locals.end()) {
+      cursor.after_local = last->first;
+    }
+    if (it != locals.end()) {
+      return false;
+    }
+    cursor.local_done = true;
   }
-  for (const state::RouteKey& key : s.learnedKeysSorted()) {
-    const state::NodeState::LearnedRoute* route = s.findLearned(key);
+  if (!cursor.learned) {
+    cursor.learned = std::make_shared<const std::vector<state::RouteKey>>(s.learnedKeysSorted());
+  }
+  const std::vector<state::RouteKey>& keys = *cursor.learned;
+  while (cursor.next_learned < keys.size() && n < control::kMaxUpdateItems) {
+    const state::NodeState::LearnedRoute* route = s.findLearned(keys[cursor.next_learned++]);
     if (route != nullptr && route->bestPath() != nullptr &&
         exportable(*route->bestPath(), peer.info.name)) {
       out.add(peer.info.name, learnedAdd(s, *route, paths));
+      ++n;
     }
   }
+  return cursor.next_learned == keys.size();
 }
 
 } // namespace
@@ -194,16 +219,28 @@ std::vector<control::Effect> PeerAdvertiserPlugin::evaluate(const state::NodeSta
     }
   }
 
+  // The walk of our table for a new session: its first step now, the next ones when the
+  // session asks (PeerTableWanted), the last followed by EndOfTable.
+  std::optional<control::TableCursor> cursor;
+  const state::Peer* walked = nullptr;
   if (const auto* up = std::get_if<control::ev::PeerSessionUp>(&event)) {
-    const state::Peer* peer = committed.findPeer(up->peer);
-    if (peer != nullptr && peer->status == state::ConnectionStatus::Connected) {
-      fullTable(committed, *peer, out, paths);
-      std::vector<control::Effect> effects = std::move(out).effects();
-      effects.emplace_back(control::fx::EndOfTable{up->peer});
-      return effects;
-    }
+    walked = committed.findPeer(up->peer);
+    cursor.emplace().session = up->session;
+  } else if (const auto* wanted = std::get_if<control::ev::PeerTableWanted>(&event)) {
+    walked = committed.findPeer(wanted->peer);
+    cursor = wanted->cursor;
   }
-  return std::move(out).effects();
+  if (walked == nullptr || walked->status != state::ConnectionStatus::Connected) {
+    return std::move(out).effects(); // no walk, or the session it was for is gone
+  }
+  const bool done = walkTable(committed, *walked, *cursor, out, paths);
+  std::vector<control::Effect> effects = std::move(out).effects();
+  if (done) {
+    effects.emplace_back(control::fx::EndOfTable{walked->info.name, cursor->session});
+  } else {
+    effects.emplace_back(control::fx::ContinueTable{walked->info.name, std::move(*cursor)});
+  }
+  return effects;
 }
 
 } // namespace catalyst::plugins

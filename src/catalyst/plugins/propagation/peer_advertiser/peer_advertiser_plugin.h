@@ -10,7 +10,9 @@ namespace catalyst::plugins {
 //     connected peer except the neighbour it came from and any peer on its path (split
 //     horizon), with nodePath [self, ...path]; those excluded peers get a withdrawal instead
 //   - a route with no path left: withdrawn from every connected peer
-//   - a session coming up: the full table for that peer, then EndOfTable
+//   - a session coming up: the full table for that peer, a step of kMaxUpdateItems items at a
+//     time (control/table_walk.h): the first step now, each next one when the session asks for
+//     it (PeerTableWanted, answered by ContinueTable or, after the last step, EndOfTable)
 // Advertised records carry this node's data-plane address as envoyAddress. Items are grouped
 // per peer and chunked to at most kMaxUpdateItems per SendUpdate.
 class PeerAdvertiserPlugin : public control::PropagationPlugin {
