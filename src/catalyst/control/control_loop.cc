@@ -41,6 +41,10 @@ PipelineResult ControlLoop::handleNow(const Event& event) {
   if (!result.effects.empty()) {
     effects_.onEffects(std::move(result.effects));
   }
+  for (Event& follow_up : result.follow_ups) {
+    submit(std::move(follow_up));
+  }
+  result.follow_ups.clear();
   return result;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -47,6 +48,16 @@ struct PeerTableWanted {
   std::string peer;
   TableCursor cursor;
 };
+// The paths of `peer`, whose session ended, go a step at a time (like BIRD's table prune),
+// so the first withdrawals leave at once whatever the size of the table: this step removes
+// the paths for keys[next...], at most kMaxUpdateItems of them. A step finds the peer
+// connected again (its leftovers went at PeerSessionUp) or removed (its paths went with it)
+// and does nothing.
+struct PeerFlush {
+  std::string peer;
+  std::shared_ptr<const std::vector<state::RouteKey>> keys;
+  std::size_t next = 0;
+};
 struct PeerUpdate {
   std::string peer;
   std::vector<state::UpdateItem> items;
@@ -90,7 +101,7 @@ struct RemoveRoute {
 using Event = std::variant<ev::TimerTick, ev::PeerSessionUp, ev::PeerSessionDown, ev::PeerUpdate,
                            ev::PeerEndOfTable, ev::ServiceRegistered, ev::ServiceDeregistered,
                            ev::ServiceHealthChanged, ev::ProcessExited, ev::AddPeer, ev::RemovePeer,
-                           ev::AddRoute, ev::RemoveRoute, ev::PeerTableWanted>;
+                           ev::AddRoute, ev::RemoveRoute, ev::PeerTableWanted, ev::PeerFlush>;
 
 // A short name for logs and metrics: "timer_tick", "peer_update", ...
 std::string_view eventName(const Event& event);

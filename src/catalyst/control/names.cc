@@ -8,10 +8,21 @@ namespace catalyst::control {
 
 std::string_view eventName(const Event& event) {
   static constexpr std::array<std::string_view, std::variant_size_v<Event>> kNames{
-      "timer_tick",        "peer_session_up",    "peer_session_down",    "peer_update",
-      "peer_end_of_table", "service_registered", "service_deregistered", "service_health",
-      "process_exited",    "add_peer",           "remove_peer",          "add_route",
-      "remove_route",      "peer_table_wanted"};
+      "timer_tick",
+      "peer_session_up",
+      "peer_session_down",
+      "peer_update",
+      "peer_end_of_table",
+      "service_registered",
+      "service_deregistered",
+      "service_health",
+      "process_exited",
+      "add_peer",
+      "remove_peer",
+      "add_route",
+      "remove_route",
+      "peer_table_wanted",
+      "peer_flush"};
   return kNames[event.index()];
 }
 

@@ -14,6 +14,9 @@ void runPhaseOne(const Plugins& plugins, const state::NodeState& state, const Ev
     for (auto& rejection : r.rejections) {
       result.rejections.push_back(std::move(rejection));
     }
+    for (auto& follow_up : r.follow_ups) {
+      result.follow_ups.push_back(std::move(follow_up));
+    }
   }
 }
 

@@ -14,6 +14,7 @@ struct PipelineResult {
   std::vector<Rejection> rejections; // inputs the plugins refused
   uint64_t generation = 0;           // the state's generation after this event
   std::size_t no_op_ops = 0;         // delta operations that referred to something absent
+  std::vector<Event> follow_ups;     // for the loop to queue (PhaseOneResult::follow_ups)
 };
 
 // The seed's control loop, without I/O: for each event,

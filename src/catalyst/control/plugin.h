@@ -24,6 +24,9 @@ struct Rejection {
 struct PhaseOneResult {
   state::StateDelta delta;
   std::vector<Rejection> rejections;
+  // Events that carry on with the work of this one (ev::PeerFlush): the control loop queues
+  // them once this event is committed, behind whatever is already waiting.
+  std::vector<Event> follow_ups;
 };
 
 // A result that only refuses the input.

@@ -280,9 +280,89 @@ TEST(PeerRoutesPluginTest, Table) {
        {op::UpsertPath{path("node-a", "svc", {"node-z"})},
         op::SelectBest{{"svc", "node-z"}, "node-a"}},
        {}},
+      {"session up removes fresh paths an unfinished flush left, and keeps stale ones",
+       [=] {
+         state::Peer a = peer("node-a", ConnectionStatus::Closed);
+         return StateBuilder("node-b")
+             .withPeer(a)
+             .withPeer(peer("node-c"))
+             .withPath(via_a)
+             .withPath(via_c)
+             .withPath(path("node-a", "films", {}, /*stale=*/true))
+             .build();
+       },
+       PeerSessionUp{"node-a", std::nullopt, 1},
+       {op::RemovePath{"node-a", books}, op::SelectBest{books, "node-c"}},
+       {}},
+      {"session up with nothing left changes nothing",
+       [] {
+         return StateBuilder("node-b").withPeer(peer("node-a", ConnectionStatus::Closed)).build();
+       },
+       PeerSessionUp{"node-a", std::nullopt, 1},
+       {},
+       {}},
       {"other events are ignored", with_both, AddRoute{route("x")}, {}, {}},
   };
   runTable(PeerRoutesPlugin{}, cases);
+}
+
+// A session end removes the peer's paths kMaxUpdateItems at a time: each step is one event
+// (PeerFlush, queued by the control loop behind whatever waits), and after the last the table
+// is exactly what removing them all at once gives.
+TEST(PeerRoutesPluginTest, SessionDownFlushesAStepAtATime) {
+  auto build = [](state::Peer a) {
+    StateBuilder b("node-b");
+    b.withPeer(std::move(a)).withPeer(peer("node-c"));
+    for (int i = 0; i < 2500; ++i) {
+      b.withPath(path("node-a", "r" + std::to_string(i)));
+      if (i % 25 == 0) {
+        b.withPath(path("node-c", "r" + std::to_string(i), {"node-x"}));
+      }
+    }
+    return b.build();
+  };
+  const state::NodeState before = build(peer("node-a", ConnectionStatus::Closed));
+  StateDelta all_at_once;
+  removeAllPathsOf(before, "node-a", all_at_once);
+  state::NodeState want = before;
+  ASSERT_EQ(want.apply(all_at_once), 0u);
+
+  state::NodeState s = before;
+  Event event = PeerSessionDown{"node-a", state::CloseCode::Normal, at(1)};
+  int steps = 0;
+  for (; steps < 10; ++steps) {
+    control::PhaseOneResult r = PeerRoutesPlugin{}.apply(s, event);
+    std::size_t removed = 0;
+    for (const state::DeltaOp& o : r.delta.ops) {
+      removed += std::holds_alternative<op::RemovePath>(o) ? 1 : 0;
+    }
+    EXPECT_LE(removed, control::kMaxUpdateItems);
+    EXPECT_EQ(s.apply(r.delta), 0u);
+    if (r.follow_ups.empty()) {
+      break;
+    }
+    ASSERT_EQ(r.follow_ups.size(), 1u);
+    event = r.follow_ups.front();
+    ASSERT_TRUE(std::holds_alternative<PeerFlush>(event));
+  }
+  EXPECT_EQ(steps, 2) << "2500 paths: three steps";
+  EXPECT_TRUE(s.keysFrom("node-a").empty());
+  EXPECT_EQ(s.learned(), want.learned());
+  EXPECT_EQ(s.bestCount(), 100u) << "the routes node-c also gives stay, through node-c";
+
+  // A step does nothing once the peer is connected again, down with graceful restart (its
+  // paths are stale, kept for the window) or removed.
+  control::PhaseOneResult first =
+      PeerRoutesPlugin{}.apply(before, PeerSessionDown{"node-a", state::CloseCode::Normal, at(1)});
+  ASSERT_EQ(first.follow_ups.size(), 1u);
+  state::Peer restarting = peer("node-a", ConnectionStatus::Closed);
+  restarting.stale_until = at(10);
+  for (const state::NodeState& later : {build(peer("node-a")), build(restarting),
+                                        StateBuilder("node-b").withPeer(peer("node-c")).build()}) {
+    control::PhaseOneResult r = PeerRoutesPlugin{}.apply(later, first.follow_ups.front());
+    EXPECT_TRUE(r.delta.empty()) << describe(r.delta);
+    EXPECT_TRUE(r.follow_ups.empty());
+  }
 }
 
 // removeAllPathsOf() is the one-walk form of removing a peer's paths through PathChanges: on

@@ -1,6 +1,7 @@
 #include "catalyst/plugins/route_table/peer_routes/peer_routes_plugin.h"
 
 #include <algorithm>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -62,6 +63,51 @@ PhaseOneResult onUpdate(const state::NodeState& s, const control::ev::PeerUpdate
   return r;
 }
 
+// One step of removing the paths of `peer` (ev::PeerFlush): those for keys[next...], at most
+// kMaxUpdateItems of them; the rest follows as another step.
+void flushStep(const state::NodeState& s, const std::string& peer,
+               std::shared_ptr<const std::vector<state::RouteKey>> keys, std::size_t next,
+               PhaseOneResult& r) {
+  const std::size_t end = std::min(keys->size(), next + control::kMaxUpdateItems);
+  PathChanges changes(s);
+  changes.reserve(end - next);
+  for (std::size_t i = next; i < end; ++i) {
+    changes.remove(peer, (*keys)[i]);
+  }
+  std::move(changes).emit(r.delta);
+  if (end < keys->size()) {
+    r.follow_ups.emplace_back(control::ev::PeerFlush{peer, std::move(keys), end});
+  }
+}
+
+PhaseOneResult onFlush(const state::NodeState& s, const control::ev::PeerFlush& e) {
+  PhaseOneResult r;
+  const state::Peer* peer = s.findPeer(e.peer);
+  // Connected again: what was left went at PeerSessionUp. Down again with graceful restart:
+  // its paths are stale now, kept for the window. Removed: its paths went with it.
+  if (peer == nullptr || peer->status == state::ConnectionStatus::Connected ||
+      peer->stale_until.has_value()) {
+    return r;
+  }
+  flushStep(s, e.peer, e.keys, e.next, r);
+  return r;
+}
+
+// A new session: paths left by an unfinished flush of the last one go now, before the peer's
+// new table arrives (stale paths of a graceful restart stay until its EndOfTable or window).
+// Until this event the peer's updates were refused, so its fresh paths are all leftovers.
+PhaseOneResult onSessionUp(const state::NodeState& s, const control::ev::PeerSessionUp& e) {
+  PhaseOneResult r;
+  PathChanges changes(s);
+  for (const state::RouteKey& key : s.keysFrom(e.peer)) {
+    if (!s.findPath(e.peer, key)->is_stale) {
+      changes.remove(e.peer, key);
+    }
+  }
+  std::move(changes).emit(r.delta);
+  return r;
+}
+
 PhaseOneResult onSessionDown(const state::NodeState& s, const control::ev::PeerSessionDown& e) {
   PhaseOneResult r;
   const state::Peer* peer = s.findPeer(e.peer);
@@ -71,7 +117,8 @@ PhaseOneResult onSessionDown(const state::NodeState& s, const control::ev::PeerS
   const bool keep_stale =
       e.code == state::CloseCode::TransportError && peer->graceful_restart_time.has_value();
   if (!keep_stale) {
-    removeAllPathsOf(s, e.peer, r.delta);
+    flushStep(s, e.peer, std::make_shared<const std::vector<state::RouteKey>>(s.keysFrom(e.peer)),
+              0, r);
     return r;
   }
   PathChanges changes(s);
@@ -165,6 +212,12 @@ control::PhaseOneResult PeerRoutesPlugin::apply(const state::NodeState& state,
   }
   if (const auto* e = std::get_if<control::ev::PeerEndOfTable>(&event)) {
     return onEndOfTable(state, *e);
+  }
+  if (const auto* e = std::get_if<control::ev::PeerFlush>(&event)) {
+    return onFlush(state, *e);
+  }
+  if (const auto* e = std::get_if<control::ev::PeerSessionUp>(&event)) {
+    return onSessionUp(state, *e);
   }
   return {};
 }

@@ -11,7 +11,12 @@ namespace catalyst::plugins {
 //                       (dropped when its nodePath holds our own id: loop prevention);
 //                       `remove` removes only the sender's path.
 //   PeerSessionDown  -> the peer's paths become stale (graceful restart after a transport
-//                       error) or are removed
+//                       error) or are removed, kMaxUpdateItems at a time: the first step now,
+//                       the next ones as PeerFlush follow-ups (so the first withdrawals leave
+//                       at once; meanwhile the rest stay candidates)
+//   PeerFlush        -> the next step, unless the peer is connected again, down with graceful
+//                       restart, or removed
+//   PeerSessionUp    -> fresh paths still left from an unfinished flush are removed
 //   RemovePeer       -> the peer's paths are removed
 //   TimerTick        -> stale paths of peers whose stale window ended are removed
 // Every touched route gets a fresh best-path decision.
