@@ -66,7 +66,7 @@ uint64_t digest(const state::UpdateItem& item) {
 }
 
 bool AdjRibOut::push(state::UpdateItem item) {
-  Entries::value_type* slot = nullptr;
+  Entry* entry = nullptr;
   if (item.action == state::UpdateItem::Action::Add) {
     const uint64_t d = digest(item);
     auto [it, inserted] = entries_.try_emplace(state::RouteKey{item.route.name, item.origin_node});
@@ -80,7 +80,7 @@ bool AdjRibOut::push(state::UpdateItem item) {
       ++advertised_;
     }
     e.digest = d;
-    slot = &*it;
+    entry = &e;
   } else {
     auto it = entries_.find(state::RouteKey{item.route.name, item.origin_node});
     if (it == entries_.end() || !it->second.advertised) {
@@ -89,16 +89,20 @@ bool AdjRibOut::push(state::UpdateItem item) {
     }
     it->second.advertised = false;
     --advertised_;
-    slot = &*it;
+    entry = &it->second;
   }
-  Entry& e = slot->second;
-  if (e.queued != kNotQueued) {
-    queue_[e.queued].item = std::move(item); // the latest word on this route, in its old place
+  if (entry->queued != kNotQueued) {
+    queue_[entry->queued] = std::move(item); // the latest word on this route, in its old place
     return true;
   }
-  e.queued = queue_.size();
-  queue_.push_back(Queued{std::move(item), slot});
+  entry->queued = queue_.size();
+  queue_.push_back(std::move(item));
   return true;
+}
+
+AdjRibOut::Entry& AdjRibOut::entryOf(const state::UpdateItem& item) {
+  auto it = entries_.find(state::RouteKey{item.route.name, item.origin_node});
+  return it->second; // a queued item always has its entry
 }
 
 std::vector<state::UpdateItem> AdjRibOut::take(std::size_t max) {
@@ -106,14 +110,14 @@ std::vector<state::UpdateItem> AdjRibOut::take(std::size_t max) {
   const std::size_t n = std::min(max, queued());
   out.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    Queued& q = queue_[head_ + i];
-    q.entry->second.queued = kNotQueued;
-    if (!q.entry->second.advertised) {
-      // A withdrawal: once sent, nothing is left to know. (Found first: erase(key) would read
-      // the key it is destroying.)
-      entries_.erase(entries_.find(q.entry->first));
+    state::UpdateItem& item = queue_[head_ + i];
+    auto it = entries_.find(state::RouteKey{item.route.name, item.origin_node});
+    if (it->second.advertised) {
+      it->second.queued = kNotQueued;
+    } else {
+      entries_.erase(it); // a withdrawal: once sent, nothing is left to know
     }
-    out.push_back(std::move(q.item));
+    out.push_back(std::move(item));
   }
   head_ += n;
   if (head_ == queue_.size()) {
@@ -124,7 +128,7 @@ std::vector<state::UpdateItem> AdjRibOut::take(std::size_t max) {
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
     head_ = 0;
     for (std::size_t i = 0; i < queue_.size(); ++i) {
-      queue_[i].entry->second.queued = i;
+      entryOf(queue_[i]).queued = i;
     }
   }
   return out;

@@ -448,12 +448,12 @@ rpc::Value ManagementApi::explainRoute(const rpc::Args& args) const {
                                   {"route", peering::toValue(local->route)}}));
   }
   for (const auto& [key, learned] : s.learned()) {
-    if (key.name != n || learned.paths.empty()) {
+    if (key.name != n || learned->paths.empty()) {
       continue;
     }
     const state::LearnedPath* best = s.findBest(key);
     rpc::Array candidates;
-    for (const state::LearnedPath& path : learned.paths) {
+    for (const state::LearnedPath& path : learned->paths) {
       const std::string& peer = path.peer;
       const bool chosen = best != nullptr && best->peer == peer;
       std::string why = chosen ? "best path" : "";

@@ -62,7 +62,7 @@ const LearnedPath* NodeState::LearnedRoute::path(const std::string& peer) const 
 
 const NodeState::Paths* NodeState::findCandidates(const RouteKey& key) const {
   auto it = learned_.find(key);
-  return it == learned_.end() || it->second.paths.empty() ? nullptr : &it->second.paths;
+  return it == learned_.end() || it->second->paths.empty() ? nullptr : &it->second->paths;
 }
 
 const LearnedPath* NodeState::findPath(const std::string& peer, const RouteKey& key) const {
@@ -70,7 +70,7 @@ const LearnedPath* NodeState::findPath(const std::string& peer, const RouteKey& 
   if (it == learned_.end()) {
     return nullptr;
   }
-  return it->second.path(peer);
+  return it->second->path(peer);
 }
 
 const LearnedPath* NodeState::findBest(const RouteKey& key) const {
@@ -78,14 +78,14 @@ const LearnedPath* NodeState::findBest(const RouteKey& key) const {
   if (it == learned_.end()) {
     return nullptr;
   }
-  return it->second.bestPath();
+  return it->second->bestPath();
 }
 
 std::vector<RouteKey> NodeState::learnedKeysSorted() const {
   std::vector<RouteKey> keys;
   keys.reserve(learned_.size());
   for (const auto& [key, route] : learned_) {
-    if (route.hasBest()) {
+    if (route->hasBest()) {
       keys.push_back(key);
     }
   }
@@ -96,7 +96,7 @@ std::vector<RouteKey> NodeState::learnedKeysSorted() const {
 std::vector<RouteKey> NodeState::keysFrom(const std::string& peer) const {
   std::vector<RouteKey> keys;
   for (const auto& [key, route] : learned_) {
-    if (route.path(peer) != nullptr) {
+    if (route->path(peer) != nullptr) {
       keys.push_back(key);
     }
   }
@@ -105,7 +105,7 @@ std::vector<RouteKey> NodeState::keysFrom(const std::string& peer) const {
 
 const NodeState::LearnedRoute* NodeState::findLearned(const RouteKey& key) const {
   auto it = learned_.find(key);
-  return it == learned_.end() ? nullptr : &it->second;
+  return it == learned_.end() ? nullptr : &*it->second;
 }
 
 std::optional<uint16_t> NodeState::portFor(const RouteKey& key) const {
@@ -193,7 +193,7 @@ bool NodeState::applyOne(const DeltaOp& o) {
         } else if constexpr (std::is_same_v<T, op::RemoveService>) {
           return services_.erase(v.name) > 0;
         } else if constexpr (std::is_same_v<T, op::UpsertPath>) {
-          LearnedRoute& route = learned_[v.path.key()];
+          LearnedRoute& route = *learned_[v.path.key()];
           Paths& paths = route.paths;
           auto at = lowerBound(paths, v.path.peer);
           const auto index = static_cast<int32_t>(at - paths.begin());
@@ -212,7 +212,7 @@ bool NodeState::applyOne(const DeltaOp& o) {
           if (it == learned_.end()) {
             return false;
           }
-          Paths& paths = it->second.paths;
+          Paths& paths = it->second->paths;
           auto at = lowerBound(paths, v.peer);
           if (at == paths.end() || at->peer != v.peer) {
             return false;
@@ -220,38 +220,38 @@ bool NodeState::applyOne(const DeltaOp& o) {
           const auto index = static_cast<int32_t>(at - paths.begin());
           paths.erase(at);
           --path_count_;
-          int32_t& best = it->second.best;
+          int32_t& best = it->second->best;
           if (best == index) {
             best = LearnedRoute::kBestGone;
           } else if (best > index) {
             --best;
           }
           // The entry stays while the Loc-RIB still names a neighbour; ClearBest removes it.
-          if (paths.empty() && !it->second.hasBest()) {
+          if (paths.empty() && !it->second->hasBest()) {
             learned_.erase(it);
           }
           return true;
         } else if constexpr (std::is_same_v<T, op::SelectBest>) {
           auto it = learned_.find(v.key);
-          if (it == learned_.end() || it->second.path(v.peer) == nullptr) {
+          if (it == learned_.end() || it->second->path(v.peer) == nullptr) {
             return false;
           }
-          if (!it->second.hasBest()) {
+          if (!it->second->hasBest()) {
             ++best_count_;
           }
-          const Paths& paths = it->second.paths;
-          it->second.best = static_cast<int32_t>(lowerBound(paths, v.peer) - paths.begin());
-          allocateLearnedPort(it->second);
+          const Paths& paths = it->second->paths;
+          it->second->best = static_cast<int32_t>(lowerBound(paths, v.peer) - paths.begin());
+          allocateLearnedPort(*it->second);
           return true;
         } else if constexpr (std::is_same_v<T, op::ClearBest>) {
           auto it = learned_.find(v.key);
-          if (it == learned_.end() || !it->second.hasBest()) {
+          if (it == learned_.end() || !it->second->hasBest()) {
             return false;
           }
-          it->second.best = LearnedRoute::kNoBest;
+          it->second->best = LearnedRoute::kNoBest;
           --best_count_;
-          releaseLearnedPort(it->second);
-          if (it->second.paths.empty()) {
+          releaseLearnedPort(*it->second);
+          if (it->second->paths.empty()) {
             learned_.erase(it);
           }
           return true;

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include <boost/container/small_vector.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 
+#include "catalyst/state/heap_value.h"
 #include "catalyst/state/local_service.h"
 #include "catalyst/state/peer.h"
 #include "catalyst/state/port_pool.h"
@@ -71,7 +73,11 @@ public:
     }
     bool operator==(const LearnedRoute&) const = default;
   };
-  using LearnedRoutes = std::unordered_map<RouteKey, LearnedRoute, RouteKeyHash>;
+  // Open addressing (a lookup probes one metadata group and one slot, where a node-based table
+  // walked a bucket chain: two or three cache misses per route at 100 000 routes), with each
+  // slot holding a pointer to its record, so empty slots stay small and records keep their
+  // address when the table grows.
+  using LearnedRoutes = boost::unordered_flat_map<RouteKey, HeapValue<LearnedRoute>, RouteKeyHash>;
 
   NodeState() = default;
   explicit NodeState(NodeIdentity self, PortPool ports = {})

@@ -200,8 +200,8 @@ std::string locRibProblem(const state::NodeState& s) {
   std::size_t best_count = 0;
   std::size_t path_count = 0;
   for (const auto& [key, entry] : s.learned()) {
-    best_count += entry.hasBest() ? 1 : 0;
-    path_count += entry.paths.size();
+    best_count += entry->hasBest() ? 1 : 0;
+    path_count += entry->paths.size();
   }
   if (best_count != s.bestCount() || path_count != s.pathCount()) {
     return "counts out of step: " + std::to_string(s.bestCount()) + " best and " +
@@ -209,11 +209,11 @@ std::string locRibProblem(const state::NodeState& s) {
            " and " + std::to_string(path_count) + " present";
   }
   for (const auto& [key, entry] : s.learned()) {
-    if (entry.paths.empty()) {
+    if (entry->paths.empty()) {
       return "a learned route without paths: " + key.name;
     }
     const state::LearnedPath* best = nullptr;
-    for (const state::LearnedPath& path : entry.paths) {
+    for (const state::LearnedPath& path : entry->paths) {
       if (std::find(path.node_path.begin(), path.node_path.end(), s.self().name) !=
           path.node_path.end()) {
         return "a stored path contains this node: " + key.name;

@@ -79,6 +79,29 @@ TEST(AdjRibOutTest, BatchesKeepQueueOrderAndTheirSize) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(AdjRibOutTest, TheSentFrontIsDroppedUnderASteadyStreamAndChangesStillFindTheirPlace) {
+  AdjRibOut out;
+  for (int i = 0; i < 3000; ++i) {
+    out.push(add("r" + std::to_string(i)));
+  }
+  EXPECT_EQ(out.take(1000).size(), 1000u);
+  EXPECT_EQ(out.take(500).size(), 500u); // half the queue is sent: the front is dropped
+  UpdateItem down = add("r2000");
+  down.route.health_status = state::HealthStatus::Down;
+  EXPECT_TRUE(out.push(down));
+  EXPECT_TRUE(out.push(withdraw("r2999")));
+  EXPECT_TRUE(out.push(add("late")));
+  EXPECT_EQ(out.queued(), 1501u) << "two changes to queued routes replaced them in place";
+  std::vector<UpdateItem> rest = out.take(2000);
+  ASSERT_EQ(rest.size(), 1501u);
+  EXPECT_EQ(rest.front().route.name, "r1500");
+  EXPECT_EQ(rest[500].route.name, "r2000");
+  EXPECT_EQ(rest[500].route.health_status, state::HealthStatus::Down);
+  EXPECT_EQ(names({rest[1499], rest[1500]}), (std::vector<std::string>{"-r2999", "+late"}));
+  EXPECT_EQ(out.advertised(), 3000u) << "r2999 went, late came";
+  EXPECT_FALSE(out.push(down)) << "the peer has it";
+}
+
 TEST(AdjRibOutTest, AWithdrawalOvertakingItsQueuedAddIsSentOnceAndForgotten) {
   AdjRibOut out;
   EXPECT_TRUE(out.push(add("books")));

@@ -23,7 +23,7 @@ PathChanges::Touched& PathChanges::touch(const state::RouteKey& key) {
   }
   Entry& e = entries_.emplace_back(Entry{key, {}});
   auto learned = state_.learned().find(key);
-  e.touched.before = learned == state_.learned().end() ? nullptr : &learned->second;
+  e.touched.before = learned == state_.learned().end() ? nullptr : &*learned->second;
   return e.touched;
 }
 
@@ -136,19 +136,19 @@ void PathChanges::emit(state::StateDelta& delta) && {
 void removeAllPathsOf(const state::NodeState& state, const std::string& peer,
                       state::StateDelta& delta) {
   for (const auto& [key, route] : state.learned()) {
-    const state::LearnedPath* gone = route.path(peer);
+    const state::LearnedPath* gone = route->path(peer);
     if (gone == nullptr) {
       continue;
     }
     delta.ops.emplace_back(state::op::RemovePath{peer, key});
     // The best of the paths that are left, decided as PathChanges::emit decides.
     const state::LearnedPath* best = nullptr;
-    for (const state::LearnedPath& p : route.paths) {
+    for (const state::LearnedPath& p : route->paths) {
       if (&p != gone && (best == nullptr || state::preferredOver(p, *best))) {
         best = &p;
       }
     }
-    const state::LearnedPath* best_before = route.bestPath();
+    const state::LearnedPath* best_before = route->bestPath();
     if (best == nullptr) {
       if (best_before != nullptr) {
         delta.ops.emplace_back(state::op::ClearBest{key});
