@@ -93,17 +93,36 @@ PhaseOneResult onFlush(const state::NodeState& s, const control::ev::PeerFlush& 
   return r;
 }
 
+// Calls f(key, path) for every path `peer` gives, in one walk of the table (in the order
+// keysFrom() lists them).
+template <class F> void forEachPathOf(const state::NodeState& s, const std::string& peer, F f) {
+  for (const auto& [key, route] : s.learned()) {
+    if (const state::LearnedPath* path = route->path(peer)) {
+      f(key, *path);
+    }
+  }
+}
+
+// Removes the stale paths `peer` gives.
+void removeStalePathsOf(const state::NodeState& s, const std::string& peer, PathChanges& changes) {
+  forEachPathOf(s, peer, [&](const state::RouteKey& key, const state::LearnedPath& path) {
+    if (path.is_stale) {
+      changes.remove(peer, key);
+    }
+  });
+}
+
 // A new session: paths left by an unfinished flush of the last one go now, before the peer's
 // new table arrives (stale paths of a graceful restart stay until its EndOfTable or window).
 // Until this event the peer's updates were refused, so its fresh paths are all leftovers.
 PhaseOneResult onSessionUp(const state::NodeState& s, const control::ev::PeerSessionUp& e) {
   PhaseOneResult r;
   PathChanges changes(s);
-  for (const state::RouteKey& key : s.keysFrom(e.peer)) {
-    if (!s.findPath(e.peer, key)->is_stale) {
+  forEachPathOf(s, e.peer, [&](const state::RouteKey& key, const state::LearnedPath& path) {
+    if (!path.is_stale) {
       changes.remove(e.peer, key);
     }
-  }
+  });
   std::move(changes).emit(r.delta);
   return r;
 }
@@ -122,11 +141,11 @@ PhaseOneResult onSessionDown(const state::NodeState& s, const control::ev::PeerS
     return r;
   }
   PathChanges changes(s);
-  for (const state::RouteKey& key : s.keysFrom(e.peer)) {
-    state::LearnedPath stale = *s.findPath(e.peer, key);
+  forEachPathOf(s, e.peer, [&](const state::RouteKey&, const state::LearnedPath& path) {
+    state::LearnedPath stale = path;
     stale.is_stale = true;
     changes.upsert(std::move(stale));
-  }
+  });
   std::move(changes).emit(r.delta);
   return r;
 }
@@ -138,14 +157,16 @@ PhaseOneResult onRemovePeer(const state::NodeState& s, const control::ev::Remove
 }
 
 // Graceful restart: the peer's full table is in; what is still stale was not re-advertised.
+// Only a peer in its stale window has stale paths (they are made with the window and go when
+// it closes), so any other peer's end of table costs no walk of the table.
 PhaseOneResult onEndOfTable(const state::NodeState& s, const control::ev::PeerEndOfTable& e) {
   PhaseOneResult r;
-  PathChanges changes(s);
-  for (const state::RouteKey& key : s.keysFrom(e.peer)) {
-    if (s.findPath(e.peer, key)->is_stale) {
-      changes.remove(e.peer, key);
-    }
+  const state::Peer* peer = s.findPeer(e.peer);
+  if (peer == nullptr || !peer->stale_until) {
+    return r;
   }
+  PathChanges changes(s);
+  removeStalePathsOf(s, e.peer, changes);
   std::move(changes).emit(r.delta);
   return r;
 }
@@ -157,11 +178,7 @@ PhaseOneResult onTick(const state::NodeState& s, const control::ev::TimerTick& e
     if (!peer.stale_until || *peer.stale_until > e.now) {
       continue;
     }
-    for (const state::RouteKey& key : s.keysFrom(name)) {
-      if (s.findPath(name, key)->is_stale) {
-        changes.remove(name, key);
-      }
-    }
+    removeStalePathsOf(s, name, changes);
   }
   std::move(changes).emit(r.delta);
   return r;
