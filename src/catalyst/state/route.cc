@@ -109,12 +109,6 @@ Status validateRoute(const Route& route) {
   return {};
 }
 
-std::size_t RouteKeyHash::operator()(const RouteKey& k) const {
-  const std::size_t h = std::hash<std::string>{}(k.name);
-  return h ^
-         (std::hash<std::string>{}(k.origin_node) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
-}
-
 bool preferredOver(const LearnedPath& a, const LearnedPath& b) {
   if (a.node_path.size() != b.node_path.size()) {
     return a.node_path.size() < b.node_path.size();

@@ -1,5 +1,8 @@
+#include <algorithm>
 #include <limits>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -95,6 +98,37 @@ TEST(RouteTest, BestPathRules) {
             "shorter nodePath (2 < 3)");
   EXPECT_EQ(preferenceReason(path("a", "r", {"o"}), path("b", "r", {"o"})),
             "lower neighbour name (a < b)");
+}
+
+} // namespace
+} // namespace catalyst::state
+
+namespace catalyst::state {
+namespace {
+
+// The open-addressing tables take RouteKeyHash's output as it is (is_avalanching): similar
+// keys must spread over every bit, or lookups degrade into long probes.
+TEST(RouteKeyHashTest, SimilarKeysSpreadOverEveryBit) {
+  const RouteKeyHash hash;
+  std::set<std::size_t> seen;
+  std::vector<int> low(1 << 12, 0);
+  std::vector<int> high(1 << 12, 0);
+  int n = 0;
+  for (const char* origin : {"node-a", "node-b", "a-much-longer-origin-node-name"}) {
+    for (int i = 0; i < 40000; ++i, ++n) {
+      const std::size_t h = hash(RouteKey{"svc-" + std::to_string(i), origin});
+      seen.insert(h);
+      ++low[h & 0xfff];
+      ++high[h >> 52];
+    }
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(n)) << "no 64-bit collisions";
+  // 120 000 keys over 4096 buckets: ~29 each; a poor mix piles them up.
+  EXPECT_LT(*std::max_element(low.begin(), low.end()), 70);
+  EXPECT_LT(*std::max_element(high.begin(), high.end()), 70);
+  EXPECT_NE(hash(RouteKey{"ab", "c"}), hash(RouteKey{"a", "bc"}));
+  EXPECT_NE(hash(RouteKey{"books", "node-a"}), hash(RouteKey{"node-a", "books"}));
+  EXPECT_EQ(hash(RouteKey{"books", "node-a"}), hash(RouteKey{"books", "node-a"}));
 }
 
 } // namespace
