@@ -305,7 +305,9 @@ public:
       return rpc::Promise<rpc::Value>::rejected(
           rpc::makeError("TypeError", fmt::format("the peer's client has no '{}' function", name)));
     }
-    return rpc::pull(fn->as<rpc::Stub>()->call("", rpc::Array{rpc::Value(std::move(arg))}));
+    rpc::Array args; // not an initializer list, which would copy `arg`
+    args.emplace_back(std::move(arg));
+    return rpc::pull(fn->as<rpc::Stub>()->call("", std::move(args)));
   }
 
   // Runs `then` when `promise` settles, unless the connection it belongs to was given up
@@ -381,9 +383,12 @@ public:
     ++updates_in_flight_;
     ++service_.stats_.updates_sent;
     service_.stats_.update_items_sent += items.size();
-    rpc::Object args =
-        rpc::object({{"peerInfo", service_.self_value_},
-                     {"update", updateBatchEncoded(std::span<const state::UpdateItem>(items))}});
+    // Built member by member: an initializer list would copy the encoded batch (~250 KB).
+    rpc::Object args;
+    args.reserve(3);
+    args.push_back(rpc::Member{"peerInfo", service_.self_value_});
+    args.push_back(
+        rpc::Member{"update", updateBatchEncoded(std::span<const state::UpdateItem>(items))});
     if (end_of_table) {
       args.push_back(rpc::Member{"endOfRib", true});
     }
