@@ -191,8 +191,24 @@ std::vector<control::Effect> PeerAdvertiserPlugin::evaluate(const state::NodeSta
   PathMaker paths(committed.self().name);
   const std::vector<const state::Peer*> peers = connectedPeers(committed);
 
+  // The paths a route lost just before its decision (the route-table plugins put a route's
+  // path operations right before its SelectBest or ClearBest). From them and the committed
+  // route we can tell when the only path it had came from the peer a withdrawal would go to:
+  // split horizon never sent that peer the route, so the withdrawal is not made at all
+  // (the Adj-RIB-Out would drop it; making it cost ~15% of a leaf's withdrawal work).
+  const state::RouteKey* removed_key = nullptr;
+  const std::string* removed_peer = nullptr;
+  std::size_t removed = 0;
+  auto removalsBefore = [&](const state::RouteKey& key) {
+    return removed_key != nullptr && *removed_key == key ? removed : 0;
+  };
+
   for (const state::DeltaOp& o : change.ops) {
-    if (const auto* up = std::get_if<state::op::UpsertLocalRoute>(&o)) {
+    if (const auto* rp = std::get_if<state::op::RemovePath>(&o)) {
+      removed = removalsBefore(rp->key) + 1;
+      removed_key = &rp->key;
+      removed_peer = &rp->peer;
+    } else if (const auto* up = std::get_if<state::op::UpsertLocalRoute>(&o)) {
       for (const state::Peer* p : peers) {
         out.add(p->info.name, localAdd(committed, up->route.route, paths));
       }
@@ -205,16 +221,25 @@ std::vector<control::Effect> PeerAdvertiserPlugin::evaluate(const state::NodeSta
       if (route == nullptr || route->bestPath() == nullptr) {
         continue; // superseded by a later operation of the same delta
       }
-      // Excluded peers get a withdrawal; the session layer's Adj-RIB-Out drops the ones for
-      // routes a peer was never sent (peering/adj_rib_out.h).
+      // Excluded peers get a withdrawal (the Adj-RIB-Out drops those for routes a peer was
+      // never sent: peering/adj_rib_out.h), except the source of a route that has only ever
+      // had its path: no path was lost and one is left, so any best before was its too.
+      const state::LearnedPath& best = *route->bestPath();
+      const bool only_ever_from_source = removalsBefore(sel->key) == 0 && route->paths.size() == 1;
       for (const state::Peer* p : peers) {
-        out.add(p->info.name, exportable(*route->bestPath(), p->info.name)
-                                  ? learnedAdd(committed, *route, paths)
-                                  : withdrawal(sel->key, paths));
+        if (exportable(best, p->info.name)) {
+          out.add(p->info.name, learnedAdd(committed, *route, paths));
+        } else if (!(only_ever_from_source && p->info.name == best.peer)) {
+          out.add(p->info.name, withdrawal(sel->key, paths));
+        }
       }
     } else if (const auto* clr = std::get_if<state::op::ClearBest>(&o)) {
+      // One path lost and none left: it was the route's only path, so its peer never had it.
+      const std::string* source = removalsBefore(clr->key) == 1 ? removed_peer : nullptr;
       for (const state::Peer* p : peers) {
-        out.add(p->info.name, withdrawal(clr->key, paths));
+        if (source == nullptr || p->info.name != *source) {
+          out.add(p->info.name, withdrawal(clr->key, paths));
+        }
       }
     }
   }

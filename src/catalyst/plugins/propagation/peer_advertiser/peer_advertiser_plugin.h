@@ -8,7 +8,8 @@ namespace catalyst::plugins {
 //   - a local route added, changed or removed: to every connected peer, with nodePath [self]
 //   - a new best path (new route, other neighbour, or changed attributes): advertised to every
 //     connected peer except the neighbour it came from and any peer on its path (split
-//     horizon), with nodePath [self, ...path]; those excluded peers get a withdrawal instead
+//     horizon), with nodePath [self, ...path]; those excluded peers get a withdrawal instead,
+//     unless the delta shows the peer cannot have had it (it gave the route's only path)
 //   - a route with no path left: withdrawn from every connected peer
 //   - a session coming up: the full table for that peer, a step of kMaxUpdateItems items at a
 //     time (control/table_walk.h): the first step now, each next one when the session asks for
