@@ -1,14 +1,15 @@
 #include "catalyst/peering/adj_rib_out.h"
 
 #include <cstring>
-#include <functional>
 #include <string_view>
+
+#include "catalyst/common/hash.h"
 
 namespace catalyst::peering {
 namespace {
 
-// Mixes fields into 64 bits: std::hash (word at a time) of each field, combined with its length
-// and position, so "ab"+"c" and "a"+"bc" differ.
+// Mixes fields into 64 bits: a hash of each field (8 bytes per multiply: common/hash.h),
+// combined with its length and position, so "ab"+"c" and "a"+"bc" differ.
 class Mixer {
 public:
   void u64(uint64_t v) {
@@ -17,7 +18,7 @@ public:
   }
   void str(std::string_view s) {
     u64(s.size());
-    u64(std::hash<std::string_view>{}(s));
+    u64(hash::bytes(s, 0x8ebc6af09c88c6e3ULL));
   }
   template <class Optional> void opt(const Optional& v) {
     u64(v.has_value() ? 1 : 0);

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -154,7 +155,8 @@ public:
       }
       for (std::size_t i = 0; i < kCount; ++i) {
         // Lengths first: most names differ in length, and that needs no call to compare.
-        if (key.size() == names[i].size() && key == names[i]) {
+        if (key.size() == names[i].size() &&
+            std::memcmp(key.data(), names[i].data(), key.size()) == 0) {
           found_[i] = value;
           break;
         }
@@ -177,6 +179,16 @@ template <class Node> Status objectAt(const Node& value, const FieldPath& path) 
     return expected(path, "an object");
   }
   return {};
+}
+
+// The text of a string member, viewed where the reader keeps it (valid while `value` is).
+template <class Node>
+Result<std::string_view> stringViewAt(const Node& value, const FieldPath& path) {
+  const std::optional<std::string_view> s = value.string();
+  if (!s) {
+    return expected(path, "a string");
+  }
+  return *s;
 }
 
 template <class Node> Result<std::string> stringAt(const Node& value, const FieldPath& path) {
@@ -314,7 +326,7 @@ Result<state::Route> readRoute(const Node& value, const FieldPath& path, RouteNe
   route.endpoint = std::move(*endpoint);
 
   if (const Node& v = m[RouteField::Protocol]; v.present()) {
-    auto text = stringAt(v, FieldPath(path, "protocol"));
+    auto text = stringViewAt(v, FieldPath(path, "protocol"));
     if (!text) {
       return text.error();
     }
@@ -365,7 +377,7 @@ Result<state::Route> readRoute(const Node& value, const FieldPath& path, RouteNe
 
   if (const Node& v = m[RouteField::HealthStatus]; v.present()) {
     const FieldPath where(path, "healthStatus");
-    auto text = stringAt(v, where);
+    auto text = stringViewAt(v, where);
     if (!text) {
       return text.error();
     }
@@ -417,7 +429,10 @@ Result<state::UpdateItem> readItem(const Node& value, const FieldPath& path,
   state::UpdateItem item;
 
   const FieldPath action_path(path, "action");
-  auto action = requiredString(m[ItemField::Action], action_path);
+  if (!m[ItemField::Action].present()) {
+    return missing(action_path);
+  }
+  auto action = stringViewAt(m[ItemField::Action], action_path);
   if (!action) {
     return action.error();
   }

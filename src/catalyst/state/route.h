@@ -3,12 +3,12 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "catalyst/common/hash.h"
 #include "catalyst/common/result.h"
 #include "catalyst/state/node_path.h"
 #include "catalyst/state/rare_string.h"
@@ -65,7 +65,7 @@ struct RouteKey {
   bool operator==(const RouteKey&) const = default;
 };
 
-// Hashes both strings, 8 bytes per multiply (a RouteKey is hashed several times per route on
+// Hashes both strings with common/hash.h (a RouteKey is hashed several times per route on
 // its way through a node, so this is on the hot path: std::hash<std::string> cost ~70
 // instructions per string). Its output is well mixed in every bit, so the open-addressing
 // tables that use it skip their own post-mixing (is_avalanching). Like std::hash, it is not
@@ -73,28 +73,8 @@ struct RouteKey {
 struct RouteKeyHash {
   using is_avalanching = void;
   std::size_t operator()(const RouteKey& k) const noexcept {
-    return mix(bytes(k.name, 0x9e3779b97f4a7c15ULL), bytes(k.origin_node, 0xc2b2ae3d27d4eb4fULL));
-  }
-
-private:
-  // The 128-bit product folded to 64 bits (wyhash's mixer).
-  static uint64_t mix(uint64_t a, uint64_t b) noexcept {
-    __extension__ using U128 = unsigned __int128;
-    const U128 product = static_cast<U128>(a) * b;
-    return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
-  }
-  static uint64_t bytes(std::string_view s, uint64_t seed) noexcept {
-    const char* p = s.data();
-    std::size_t n = s.size();
-    uint64_t h = seed ^ (n * 0xbf58476d1ce4e5b9ULL);
-    for (; n >= 8; n -= 8, p += 8) {
-      uint64_t word = 0;
-      std::memcpy(&word, p, 8);
-      h = mix(h ^ word, 0x94d049bb133111ebULL);
-    }
-    uint64_t tail = 0;
-    std::memcpy(&tail, p, n);
-    return mix(h ^ tail, 0xd6e8feb86659fd93ULL);
+    return hash::mix(hash::bytes(k.name, 0x9e3779b97f4a7c15ULL),
+                     hash::bytes(k.origin_node, 0xc2b2ae3d27d4eb4fULL));
   }
 };
 
