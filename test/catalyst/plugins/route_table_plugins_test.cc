@@ -1,7 +1,9 @@
 // Table-driven tests of the route-table plugins: (state, event) -> (delta, rejections).
 
+#include <algorithm>
 #include <functional>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -409,6 +411,18 @@ TEST(PathChangesTest, RemoveAllPathsOfIsWhatPathChangesEmits) {
     state::NodeState after = s;
     EXPECT_EQ(after.apply(got), 0u);
     EXPECT_TRUE(after.keysFrom(gone).empty());
+
+    // removePathsOf(), given the keys in steps (as a flush gives them, with a key whose route
+    // is gone mixed in), emits the same.
+    std::vector<RouteKey> keys = s.keysFrom(gone);
+    keys.insert(keys.begin() + static_cast<std::ptrdiff_t>(keys.size() / 2),
+                RouteKey{"absent", "node-o0"});
+    StateDelta stepwise;
+    const std::span<const RouteKey> all(keys);
+    for (std::size_t i = 0; i < keys.size(); i += 7) {
+      removePathsOf(s, gone, all.subspan(i, std::min<std::size_t>(7, keys.size() - i)), stepwise);
+    }
+    ASSERT_EQ(stepwise, expected) << "round " << round;
   }
 }
 

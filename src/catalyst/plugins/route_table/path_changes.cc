@@ -133,28 +133,47 @@ void PathChanges::emit(state::StateDelta& delta) && {
   }
 }
 
+namespace {
+
+// The removal of the path `peer` gives for `key` (`route` in the state), if any, followed by
+// the route's Loc-RIB decision, decided as PathChanges::emit decides.
+void removePathOf(const state::RouteKey& key, const state::NodeState::LearnedRoute& route,
+                  const std::string& peer, state::StateDelta& delta) {
+  const state::LearnedPath* gone = route.path(peer);
+  if (gone == nullptr) {
+    return;
+  }
+  delta.ops.emplace_back(state::op::RemovePath{peer, key});
+  const state::LearnedPath* best = nullptr;
+  for (const state::LearnedPath& p : route.paths) {
+    if (&p != gone && (best == nullptr || state::preferredOver(p, *best))) {
+      best = &p;
+    }
+  }
+  const state::LearnedPath* best_before = route.bestPath();
+  if (best == nullptr) {
+    if (best_before != nullptr) {
+      delta.ops.emplace_back(state::op::ClearBest{key});
+    }
+  } else if (best_before == nullptr || *best_before != *best) {
+    delta.ops.emplace_back(state::op::SelectBest{key, best->peer});
+  }
+}
+
+} // namespace
+
 void removeAllPathsOf(const state::NodeState& state, const std::string& peer,
                       state::StateDelta& delta) {
   for (const auto& [key, route] : state.learned()) {
-    const state::LearnedPath* gone = route->path(peer);
-    if (gone == nullptr) {
-      continue;
-    }
-    delta.ops.emplace_back(state::op::RemovePath{peer, key});
-    // The best of the paths that are left, decided as PathChanges::emit decides.
-    const state::LearnedPath* best = nullptr;
-    for (const state::LearnedPath& p : route->paths) {
-      if (&p != gone && (best == nullptr || state::preferredOver(p, *best))) {
-        best = &p;
-      }
-    }
-    const state::LearnedPath* best_before = route->bestPath();
-    if (best == nullptr) {
-      if (best_before != nullptr) {
-        delta.ops.emplace_back(state::op::ClearBest{key});
-      }
-    } else if (best_before == nullptr || *best_before != *best) {
-      delta.ops.emplace_back(state::op::SelectBest{key, best->peer});
+    removePathOf(key, *route, peer, delta);
+  }
+}
+
+void removePathsOf(const state::NodeState& state, const std::string& peer,
+                   std::span<const state::RouteKey> keys, state::StateDelta& delta) {
+  for (const state::RouteKey& key : keys) {
+    if (const state::NodeState::LearnedRoute* route = state.findLearned(key)) {
+      removePathOf(key, *route, peer, delta);
     }
   }
 }

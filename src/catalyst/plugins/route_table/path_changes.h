@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -72,5 +73,10 @@ private:
 // the peering benchmark), where the general path was several passes over them.
 void removeAllPathsOf(const state::NodeState& state, const std::string& peer,
                       state::StateDelta& delta);
+
+// The same for the routes `keys` names (distinct keys, as NodeState::keysFrom() lists them;
+// keys whose route or path is gone are skipped): one step of a session end's flush.
+void removePathsOf(const state::NodeState& state, const std::string& peer,
+                   std::span<const state::RouteKey> keys, state::StateDelta& delta);
 
 } // namespace catalyst::plugins

@@ -69,12 +69,8 @@ void flushStep(const state::NodeState& s, const std::string& peer,
                std::shared_ptr<const std::vector<state::RouteKey>> keys, std::size_t next,
                PhaseOneResult& r) {
   const std::size_t end = std::min(keys->size(), next + control::kMaxUpdateItems);
-  PathChanges changes(s);
-  changes.reserve(end - next);
-  for (std::size_t i = next; i < end; ++i) {
-    changes.remove(peer, (*keys)[i]);
-  }
-  std::move(changes).emit(r.delta);
+  removePathsOf(s, peer, std::span<const state::RouteKey>(*keys).subspan(next, end - next),
+                r.delta);
   if (end < keys->size()) {
     r.follow_ups.emplace_back(control::ev::PeerFlush{peer, std::move(keys), end});
   }
