@@ -72,9 +72,11 @@ struct RouteKey {
 // keyed: route names come from authenticated peers.
 struct RouteKeyHash {
   using is_avalanching = void;
-  std::size_t operator()(const RouteKey& k) const noexcept {
-    return hash::mix(hash::bytes(k.name, 0x9e3779b97f4a7c15ULL),
-                     hash::bytes(k.origin_node, 0xc2b2ae3d27d4eb4fULL));
+  std::size_t operator()(const RouteKey& k) const noexcept { return of(k.name, k.origin_node); }
+  // The hash of RouteKey{name, origin_node}, without making one.
+  static std::size_t of(std::string_view name, std::string_view origin_node) noexcept {
+    return hash::mix(hash::bytes(name, 0x9e3779b97f4a7c15ULL),
+                     hash::bytes(origin_node, 0xc2b2ae3d27d4eb4fULL));
   }
 };
 

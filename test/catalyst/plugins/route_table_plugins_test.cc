@@ -426,6 +426,83 @@ TEST(PathChangesTest, RemoveAllPathsOfIsWhatPathChangesEmits) {
   }
 }
 
+// For a batch naming distinct routes, each change stands alone: upsertPathOf() and
+// removePathOf() item by item give what PathChanges gives for the batch, op for op (random
+// tables as above; adds new, changed, identical or longer; removals of present and absent
+// paths; the batch from one peer, as an update is).
+TEST(PathChangesTest, DistinctRoutesStandAlone) {
+  std::mt19937 rng(20261129); // fixed: the same tables every run
+  const std::vector<std::string> peers = {"node-a", "node-c", "node-d"};
+  auto randomPath = [&](const std::string& p, int r) {
+    std::vector<std::string> tail;
+    for (unsigned hops = rng() % 3; hops > 0; --hops) {
+      tail.push_back("node-x" + std::to_string(hops));
+    }
+    tail.push_back("node-o" + std::to_string(r % 2));
+    state::LearnedPath lp = path(p, "r" + std::to_string(r), tail, /*stale=*/rng() % 5 == 0);
+    if (rng() % 4 == 0) {
+      lp.route.health_status = state::HealthStatus::Down;
+    }
+    return lp;
+  };
+  for (int round = 0; round < 300; ++round) {
+    StateBuilder b;
+    for (const std::string& p : peers) {
+      b.withPeer(peer(p));
+    }
+    std::vector<state::LearnedPath> present;
+    for (int r = 0; r < 20; ++r) {
+      for (const std::string& p : peers) {
+        if (rng() % 3 == 0) {
+          present.push_back(randomPath(p, r));
+          b.withPath(present.back());
+        }
+      }
+    }
+    const state::NodeState s = b.build();
+    const std::string& from = peers[static_cast<std::size_t>(round) % peers.size()];
+
+    PathChanges changes(s);
+    StateDelta got;
+    for (int r = 0; r < 20; ++r) { // each route at most once
+      const RouteKey key{"r" + std::to_string(r), "node-o" + std::to_string(r % 2)};
+      const state::LearnedPath* now = s.findPath(from, key);
+      switch (rng() % 4) {
+      case 0: { // removal (maybe of nothing)
+        changes.remove(from, key);
+        if (const state::NodeState::LearnedRoute* route = s.findLearned(key)) {
+          removePathOf(key, *route, from, got);
+        }
+        break;
+      }
+      case 1: { // the same again, or a fresh one
+        state::LearnedPath lp = now != nullptr && rng() % 2 == 0 ? *now : randomPath(from, r);
+        changes.upsert(lp);
+        upsertPathOf(s, lp, got);
+        break;
+      }
+      case 2: { // an attribute change
+        state::LearnedPath lp = now != nullptr ? *now : randomPath(from, r);
+        lp.route.health_status = lp.route.health_status == state::HealthStatus::Down
+                                     ? state::HealthStatus::Up
+                                     : state::HealthStatus::Down;
+        changes.upsert(lp);
+        upsertPathOf(s, lp, got);
+        break;
+      }
+      default:
+        break;
+      }
+    }
+    StateDelta expected;
+    std::move(changes).emit(expected);
+    ASSERT_EQ(got, expected) << "round " << round << "\ngot " << describe(got) << "\nwant "
+                             << describe(expected);
+    state::NodeState after = s;
+    EXPECT_EQ(after.apply(got), 0u);
+  }
+}
+
 TEST(PeerListPluginTest, Table) {
   state::Peer a = peer("node-a", ConnectionStatus::Initializing);
   state::Peer a_connected = peer("node-a", ConnectionStatus::Connected);

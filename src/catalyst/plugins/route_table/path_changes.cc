@@ -133,10 +133,6 @@ void PathChanges::emit(state::StateDelta& delta) && {
   }
 }
 
-namespace {
-
-// The removal of the path `peer` gives for `key` (`route` in the state), if any, followed by
-// the route's Loc-RIB decision, decided as PathChanges::emit decides.
 void removePathOf(const state::RouteKey& key, const state::NodeState::LearnedRoute& route,
                   const std::string& peer, state::StateDelta& delta) {
   const state::LearnedPath* gone = route.path(peer);
@@ -160,7 +156,34 @@ void removePathOf(const state::RouteKey& key, const state::NodeState::LearnedRou
   }
 }
 
-} // namespace
+void upsertPathOf(const state::NodeState& state, state::LearnedPath path,
+                  state::StateDelta& delta) {
+  state::RouteKey key = path.key();
+  const state::NodeState::LearnedRoute* route = state.findLearned(key);
+  const state::LearnedPath* existing = route != nullptr ? route->path(path.peer) : nullptr;
+  if (existing != nullptr && *existing == path) {
+    return;
+  }
+  // The best after the change: the route's other paths and the new one (a total order, so
+  // the order they are looked at in does not matter).
+  const state::LearnedPath* best = &path;
+  if (route != nullptr) {
+    for (const state::LearnedPath& p : route->paths) {
+      if (&p != existing && state::preferredOver(p, *best)) {
+        best = &p;
+      }
+    }
+  }
+  const state::LearnedPath* best_before = route != nullptr ? route->bestPath() : nullptr;
+  std::optional<std::string> select;
+  if (best_before == nullptr || *best_before != *best) {
+    select = best->peer;
+  }
+  delta.ops.emplace_back(state::op::UpsertPath{std::move(path)});
+  if (select) {
+    delta.ops.emplace_back(state::op::SelectBest{std::move(key), std::move(*select)});
+  }
+}
 
 void removeAllPathsOf(const state::NodeState& state, const std::string& peer,
                       state::StateDelta& delta) {

@@ -74,6 +74,15 @@ private:
 void removeAllPathsOf(const state::NodeState& state, const std::string& peer,
                       state::StateDelta& delta);
 
+// What PathChanges emits for one remove(peer, key) on its own: the removal of the path `peer`
+// gives for `key` (`route` in the state), if any, and the route's Loc-RIB decision.
+void removePathOf(const state::RouteKey& key, const state::NodeState::LearnedRoute& route,
+                  const std::string& peer, state::StateDelta& delta);
+
+// What PathChanges emits for one upsert(path) on its own, with none of its bookkeeping: for
+// a batch whose items name distinct routes, each item's change stands alone.
+void upsertPathOf(const state::NodeState& state, state::LearnedPath path, state::StateDelta& delta);
+
 // The same for the routes `keys` names (distinct keys, as NodeState::keysFrom() lists them;
 // keys whose route or path is gone are skipped): one step of a session end's flush.
 void removePathsOf(const state::NodeState& state, const std::string& peer,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <fmt/format.h>
 
 #include "catalyst/control/effect.h"
@@ -13,6 +14,32 @@ namespace {
 
 using control::PhaseOneResult;
 using control::Rejection;
+
+// Whether the items name distinct routes. Compared by hash: equal hashes (a repeated route,
+// or very rarely two routes) send the batch the general way.
+bool distinctRoutes(const std::vector<state::UpdateItem>& items) {
+  boost::unordered_flat_set<std::size_t> seen;
+  seen.reserve(items.size());
+  for (const state::UpdateItem& item : items) {
+    if (!seen.insert(state::RouteKeyHash::of(item.route.name, item.origin_node)).second) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Loop prevention: an add whose nodePath holds our own id is dropped (and said so).
+bool loops(const state::NodeState& s, const state::UpdateItem& item, const std::string& peer,
+           PhaseOneResult& r) {
+  if (std::find(item.node_path.begin(), item.node_path.end(), s.self().name) ==
+      item.node_path.end()) {
+    return false;
+  }
+  r.rejections.push_back(
+      {"loop_detected", fmt::format("route '{}' from '{}': nodePath contains this node; dropped",
+                                    item.route.name, peer)});
+  return true;
+}
 
 PhaseOneResult onUpdate(const state::NodeState& s, const control::ev::PeerUpdate& e) {
   PhaseOneResult r;
@@ -40,6 +67,25 @@ PhaseOneResult onUpdate(const state::NodeState& s, const control::ev::PeerUpdate
     }
   }
 
+  // A batch whose items name distinct routes (the usual case: a sender's Adj-RIB-Out sends a
+  // route once per batch) needs no merging: each item's change stands alone. Otherwise the
+  // items go through PathChanges, which merges changes to one route.
+  if (distinctRoutes(e.items)) {
+    for (const state::UpdateItem& item : e.items) {
+      if (item.action == state::UpdateItem::Action::Remove) {
+        const state::RouteKey key{item.route.name, item.origin_node};
+        if (const state::NodeState::LearnedRoute* route = s.findLearned(key)) {
+          removePathOf(key, *route, e.peer, r.delta);
+        }
+      } else if (!loops(s, item, e.peer, r)) {
+        upsertPathOf(s,
+                     state::LearnedPath{item.route, e.peer, item.node_path, item.origin_node,
+                                        /*is_stale=*/false},
+                     r.delta);
+      }
+    }
+    return r;
+  }
   PathChanges changes(s);
   changes.reserve(e.items.size());
   for (const state::UpdateItem& item : e.items) {
@@ -48,12 +94,7 @@ PhaseOneResult onUpdate(const state::NodeState& s, const control::ev::PeerUpdate
       changes.remove(e.peer, key);
       continue;
     }
-    if (std::find(item.node_path.begin(), item.node_path.end(), s.self().name) !=
-        item.node_path.end()) {
-      r.rejections.push_back(
-          {"loop_detected",
-           fmt::format("route '{}' from '{}': nodePath contains this node; dropped",
-                       item.route.name, e.peer)});
+    if (loops(s, item, e.peer, r)) {
       continue;
     }
     changes.upsert(state::LearnedPath{item.route, e.peer, item.node_path, item.origin_node,
