@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,15 +82,22 @@ TEST(PeerAdvertiserPluginTest, Table) {
   via_a.route.envoy_address = "10.0.0.1";
   state::LearnedPath via_c = path("node-c", "books", {"node-x", "node-a"});
 
-  auto abc = [=] {
-    return StateBuilder("node-b")
-        .withPeer(peer("node-a"))
+  // node-b with peers node-a, node-c (connected) and node-d (closed), its own route and
+  // books via node-a; with `also`, books via node-c too.
+  auto abc_plus = [=](std::optional<state::LearnedPath> also) {
+    StateBuilder b("node-b");
+    b.withPeer(peer("node-a"))
         .withPeer(peer("node-c"))
         .withPeer(peer("node-d", ConnectionStatus::Closed))
         .withLocal(route("mine"))
-        .withPath(via_a)
-        .build();
+        .withPath(via_a);
+    if (also) {
+      b.withPath(*also);
+    }
+    return b.build();
   };
+  auto abc = [=] { return abc_plus(std::nullopt); };
+  auto abc_with_c = [=] { return abc_plus(via_c); };
   auto via_c_only = [=] {
     return StateBuilder("node-b")
         .withPeer(peer("node-a"))
@@ -143,14 +151,7 @@ TEST(PeerAdvertiserPluginTest, Table) {
        {SendUpdate{"node-a", {withdraw("books", "node-a")}},
         SendUpdate{"node-c", {relayed(via_a)}}}},
       {"best from the source among other paths: withdrawn toward it",
-       [=] {
-         return StateBuilder("node-b")
-             .withPeer(peer("node-a"))
-             .withPeer(peer("node-c"))
-             .withPath(via_a)
-             .withPath(via_c)
-             .build();
-       },
+       abc_with_c,
        {op::UpsertPath{via_a}, op::SelectBest{books, "node-a"}},
        PeerUpdate{},
        {SendUpdate{"node-a", {withdraw("books", "node-a")}},
