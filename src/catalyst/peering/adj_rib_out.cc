@@ -6,64 +6,47 @@
 #include "catalyst/common/hash.h"
 
 namespace catalyst::peering {
-namespace {
-
-// Mixes fields into 64 bits: a hash of each field (8 bytes per multiply: common/hash.h),
-// combined with its length and position, so "ab"+"c" and "a"+"bc" differ.
-class Mixer {
-public:
-  void u64(uint64_t v) {
-    h_ ^= v + 0x9e3779b97f4a7c15ULL + (h_ << 6) + (h_ >> 2);
-    h_ *= 0xff51afd7ed558ccdULL;
-  }
-  void str(std::string_view s) {
-    u64(s.size());
-    u64(hash::bytes(s, 0x8ebc6af09c88c6e3ULL));
-  }
-  template <class Optional> void opt(const Optional& v) {
-    u64(v.has_value() ? 1 : 0);
-    if (v) {
-      one(*v);
-    }
-  }
-  void one(const std::string& s) { str(s); }
-  void one(uint16_t v) { u64(v); }
-  void one(double v) {
-    uint64_t bits = 0;
-    std::memcpy(&bits, &v, sizeof bits);
-    u64(bits);
-  }
-  void one(state::HealthStatus v) { u64(static_cast<uint64_t>(v)); }
-  uint64_t value() const { return h_; }
-
-private:
-  uint64_t h_ = 0xcbf29ce484222325ULL;
-};
-
-} // namespace
-
 uint64_t digest(const state::UpdateItem& item) {
-  Mixer f;
+  // The small fields and which optional ones are present, packed in one word; then each
+  // string hashed with the hash so far as its seed (common/hash.h mixes in its length, so
+  // "ab"+"c" and "a"+"bc" differ, and the order of fields counts).
   const state::Route& r = item.route;
-  f.str(r.name);
-  f.opt(r.endpoint);
-  f.u64(static_cast<uint64_t>(r.protocol));
-  f.opt(r.region);
-  f.u64(r.tags.size());
+  const uint64_t small =
+      static_cast<uint64_t>(r.protocol) | (r.endpoint ? 1ULL << 4 : 0) |
+      (r.region ? 1ULL << 5 : 0) | (r.envoy_address ? 1ULL << 6 : 0) |
+      (r.response_time_ms ? 1ULL << 7 : 0) | (r.last_checked ? 1ULL << 8 : 0) |
+      (r.envoy_port ? (1ULL << 9) | (static_cast<uint64_t>(*r.envoy_port) << 16) : 0) |
+      (r.health_status ? (2ULL + static_cast<uint64_t>(*r.health_status)) << 10 : 0) |
+      (static_cast<uint64_t>(r.tags.size()) << 32) |
+      (static_cast<uint64_t>(item.node_path.size()) << 48);
+  uint64_t h = hash::mix(small ^ 0xcbf29ce484222325ULL, 0x9e3779b97f4a7c15ULL);
+  auto str = [&h](std::string_view s) { h = hash::bytes(s, h); };
+  str(r.name);
+  if (r.endpoint) {
+    str(*r.endpoint);
+  }
+  if (r.region) {
+    str(*r.region);
+  }
   for (const std::string& t : r.tags) {
-    f.str(t);
+    str(t);
   }
-  f.opt(r.envoy_port);
-  f.opt(r.envoy_address);
-  f.opt(r.health_status);
-  f.opt(r.response_time_ms);
-  f.opt(r.last_checked);
-  f.u64(item.node_path.size());
+  if (r.envoy_address) {
+    str(*r.envoy_address);
+  }
+  if (r.response_time_ms) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, &*r.response_time_ms, sizeof bits);
+    h = hash::mix(h ^ bits, 0xff51afd7ed558ccdULL);
+  }
+  if (r.last_checked) {
+    str(*r.last_checked);
+  }
   for (const std::string& n : item.node_path) {
-    f.str(n);
+    str(n);
   }
-  f.str(item.origin_node);
-  return f.value();
+  str(item.origin_node);
+  return h;
 }
 
 bool AdjRibOut::push(state::UpdateItem item) {

@@ -148,6 +148,23 @@ TEST(AdjRibOutTest, DigestSeesEveryAttribute) {
   UpdateItem split_b = base;
   split_b.route.tags = {"a", "bc"};
   EXPECT_NE(digest(split_a), digest(split_b));
+
+  // Values that differ only in which field holds them, or in a small field's value.
+  UpdateItem up = base;
+  up.route.health_status = state::HealthStatus::Up;
+  UpdateItem down = base;
+  down.route.health_status = state::HealthStatus::Down;
+  EXPECT_NE(digest(up), digest(base));
+  EXPECT_NE(digest(up), digest(down));
+  UpdateItem in_region = base;
+  in_region.route.region = "x";
+  UpdateItem in_checked = base;
+  in_checked.route.last_checked = "x";
+  EXPECT_NE(digest(in_region), digest(in_checked));
+  UpdateItem port_1 = variants[4];
+  port_1.route.envoy_port = 10002;
+  EXPECT_NE(digest(port_1), digest(variants[4]));
+  EXPECT_EQ(digest(add("books")), digest(base)) << "equal items, equal digests";
 }
 
 } // namespace
