@@ -65,6 +65,11 @@ void PathChanges::remove(const std::string& peer, const state::RouteKey& key) {
 }
 
 void PathChanges::emit(state::StateDelta& delta) && {
+  std::size_t changes = 0;
+  for (const Entry& entry : entries_) {
+    changes += entry.touched.changes.size();
+  }
+  delta.ops.reserve(delta.ops.size() + changes + entries_.size()); // changes and decisions
   std::vector<PeerChange*> upserts;
   for (Entry& entry : entries_) {
     const state::RouteKey& key = entry.key;
@@ -194,6 +199,7 @@ void removeAllPathsOf(const state::NodeState& state, const std::string& peer,
 
 void removePathsOf(const state::NodeState& state, const std::string& peer,
                    std::span<const state::RouteKey> keys, state::StateDelta& delta) {
+  delta.ops.reserve(delta.ops.size() + 2 * keys.size()); // a removal and a decision each
   for (const state::RouteKey& key : keys) {
     if (const state::NodeState::LearnedRoute* route = state.findLearned(key)) {
       removePathOf(key, *route, peer, delta);

@@ -71,6 +71,7 @@ PhaseOneResult onUpdate(const state::NodeState& s, const control::ev::PeerUpdate
   // route once per batch) needs no merging: each item's change stands alone. Otherwise the
   // items go through PathChanges, which merges changes to one route.
   if (distinctRoutes(e.items)) {
+    r.delta.ops.reserve(2 * e.items.size()); // a path and a decision per item at most
     for (const state::UpdateItem& item : e.items) {
       if (item.action == state::UpdateItem::Action::Remove) {
         const state::RouteKey key{item.route.name, item.origin_node};
