@@ -24,6 +24,7 @@ packages=(
   libgmock-dev
   libgrpc++-dev
   libgtest-dev
+  libmimalloc-dev
   libprotobuf-dev
   libspdlog-dev
   libssl-dev

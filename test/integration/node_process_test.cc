@@ -297,6 +297,10 @@ TEST(NodeProcessTest, HelpAndVersion) {
   RunResult version = run({nodeBinary(), "--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_NE(version.out.find("catalyst-node "), std::string::npos);
+#ifdef CATALYST_EXPECT_MALLOC
+  // The build's CATALYST_ALLOCATOR, and (for mimalloc) malloc really served by it.
+  EXPECT_NE(version.out.find("malloc: " CATALYST_EXPECT_MALLOC), std::string::npos) << version.out;
+#endif
   RunResult unknown = run({nodeBinary(), "--frobnicate"});
   EXPECT_NE(unknown.exit_code, 0);
 }

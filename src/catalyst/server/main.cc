@@ -20,6 +20,7 @@
 #include "catalyst/config/loader.h"
 #include "catalyst/envoy/bootstrap.h"
 #include "catalyst/event/dispatcher.h"
+#include "catalyst/server/allocator.h"
 #include "catalyst/server/node.h"
 #include "catalyst/state/route.h"
 
@@ -65,6 +66,7 @@ int runNode(const catalyst::config::ConfigSource& source) {
   }
   LoggerSharedPtr logger = makeStderrLogger("node", config->log_level);
   raiseOpenFileLimit(*logger);
+  logger->debug("malloc: {}", server::allocatorName());
 
   RealTimeSource time_source;
   event::DispatcherPtr dispatcher = event::makeDispatcher(time_source);
@@ -218,7 +220,8 @@ int main(int argc, char** argv) {
   app.add_option("--check-config", check_file,
                  "Validate FILE (with the environment's overrides) and exit: 0 when valid, "
                  "1 with 'file:line: field: problem' lines otherwise");
-  app.set_version_flag("--version", std::string("catalyst-node ") + catalyst::kVersion);
+  app.set_version_flag("--version", std::string("catalyst-node ") + catalyst::kVersion +
+                                        "\nmalloc: " + catalyst::server::allocatorName());
   app.footer("Examples:\n"
              "  catalyst-node --config node-a.yaml\n"
              "  CATALYST_NODE_ID=node-a PORT=3000 catalyst-node\n"
