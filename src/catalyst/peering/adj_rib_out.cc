@@ -1,5 +1,6 @@
 #include "catalyst/peering/adj_rib_out.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -75,18 +76,14 @@ bool AdjRibOut::push(state::UpdateItem item) {
     --advertised_;
     entry = &it->second;
   }
-  if (entry->queued != kNotQueued) {
-    queue_[entry->queued] = std::move(item); // the latest word on this route, in its old place
+  if (entry->queued >= head()) {
+    // The latest word on this route, in its old place.
+    queue_[entry->queued - base_] = std::move(item);
     return true;
   }
-  entry->queued = queue_.size();
+  entry->queued = base_ + queue_.size();
   queue_.push_back(std::move(item));
   return true;
-}
-
-AdjRibOut::Entry& AdjRibOut::entryOf(const state::UpdateItem& item) {
-  auto it = entries_.find(state::RouteKey{item.route.name, item.origin_node});
-  return it->second; // a queued item always has its entry
 }
 
 std::vector<state::UpdateItem> AdjRibOut::take(std::size_t max) {
@@ -95,34 +92,47 @@ std::vector<state::UpdateItem> AdjRibOut::take(std::size_t max) {
   out.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     state::UpdateItem& item = queue_[head_ + i];
-    auto it = entries_.find(state::RouteKey{item.route.name, item.origin_node});
-    if (it->second.advertised) {
-      it->second.queued = kNotQueued;
-    } else {
-      entries_.erase(it); // a withdrawal: once sent, nothing is left to know
+    if (item.action == state::UpdateItem::Action::Remove) {
+      ++sent_withdrawals_;
     }
     out.push_back(std::move(item));
   }
   head_ += n;
   if (head_ == queue_.size()) {
+    base_ += queue_.size();
     queue_.clear();
     head_ = 0;
   } else if (head_ >= 1024 && head_ * 2 >= queue_.size()) {
-    // Under a steady stream the queue never empties: drop the sent front now and then.
+    // Under a steady stream the queue never empties: drop the sent front now and then (entries
+    // hold item numbers, not indexes, so none changes).
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+    base_ += head_;
     head_ = 0;
-    for (std::size_t i = 0; i < queue_.size(); ++i) {
-      entryOf(queue_[i]).queued = i;
-    }
+  }
+  // Withdrawn routes are forgotten in sweeps rather than by a lookup per sent withdrawal. A
+  // sweep waits for as many sent withdrawals as half the table, so it costs O(1) per
+  // withdrawal and the table holds at most about twice what it must.
+  if (sent_withdrawals_ >= std::max<std::size_t>(1024, entries_.size() / 2)) {
+    sweep();
   }
   return out;
+}
+
+void AdjRibOut::sweep() {
+  const uint64_t h = head();
+  boost::unordered::erase_if(entries_, [h](const Entries::value_type& kv) {
+    return !kv.second.advertised && kv.second.queued < h;
+  });
+  sent_withdrawals_ = 0;
 }
 
 void AdjRibOut::clear() {
   entries_.clear();
   advertised_ = 0;
+  base_ += queue_.size();
   queue_.clear();
   head_ = 0;
+  sent_withdrawals_ = 0;
 }
 
 } // namespace catalyst::peering

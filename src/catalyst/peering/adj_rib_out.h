@@ -39,27 +39,38 @@ public:
   // Items dropped by push() because they changed nothing.
   uint64_t suppressed() const { return suppressed_; }
 
+  // Routes remembered: advertised, queued, or withdrawn and not yet forgotten (withdrawn routes
+  // are forgotten in sweeps, once as many withdrawals were sent as half of this; see take()).
+  std::size_t remembered() const { return entries_.size(); }
+
 private:
-  static constexpr std::size_t kNotQueued = SIZE_MAX;
   // What we know of one route: one table for both questions push() asks (what does the peer
   // have, and is a change to it still waiting), so a route costs one key and one lookup.
-  // Kept while the route is advertised or an item for it is queued.
+  // Kept while the route is advertised or an item for it is queued; a withdrawn route's entry
+  // stays until the next sweep.
   struct Entry {
-    uint64_t digest = 0;             // of the last add, when `advertised`
-    bool advertised = false;         // the peer has the route (or will, once the queue is sent)
-    std::size_t queued = kNotQueued; // the index in queue_ of the waiting item
+    uint64_t digest = 0;     // of the last add, when `advertised`
+    bool advertised = false; // the peer has the route (or will, once the queue is sent)
+    // The number of its latest item in queue order (items are numbered from 1 as they are
+    // queued); it is still waiting when that is at least the number of the queue's head, so
+    // taking a batch touches no entry.
+    uint64_t queued = 0;
   };
   // Open addressing: a lookup costs one probe of a metadata group and the slot, where a
   // node-based table walked a bucket chain (two or three cache misses per route at 100 000).
-  // Slots move when the table grows, so the queue finds its entries by key.
   using Entries = boost::unordered_flat_map<state::RouteKey, Entry, state::RouteKeyHash>;
 
-  Entry& entryOf(const state::UpdateItem& item);
+  // The number of the next item take() hands out.
+  uint64_t head() const { return base_ + head_; }
+  // Forgets withdrawn routes whose withdrawal was sent.
+  void sweep();
 
   Entries entries_;
   std::size_t advertised_ = 0;
   std::vector<state::UpdateItem> queue_;
-  std::size_t head_ = 0;
+  uint64_t base_ = 1;                // the number of queue_[0]
+  std::size_t head_ = 0;             // the index in queue_ of the next item to send
+  std::size_t sent_withdrawals_ = 0; // since the last sweep
   uint64_t suppressed_ = 0;
 };
 

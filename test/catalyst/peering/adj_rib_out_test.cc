@@ -119,6 +119,49 @@ TEST(AdjRibOutTest, AWithdrawalOvertakingItsQueuedAddIsSentOnceAndForgotten) {
   EXPECT_EQ(out.advertised(), 1u);
 }
 
+TEST(AdjRibOutTest, WithdrawnRoutesAreForgottenInSweepsAndComeBackCleanly) {
+  AdjRibOut out;
+  for (int i = 0; i < 5000; ++i) {
+    out.push(add("r" + std::to_string(i)));
+  }
+  while (!out.empty()) {
+    out.take(1000);
+  }
+  for (int i = 0; i < 5000; ++i) {
+    EXPECT_TRUE(out.push(withdraw("r" + std::to_string(i))));
+  }
+  EXPECT_EQ(out.take(1000).size(), 1000u);
+  EXPECT_EQ(out.remembered(), 5000u) << "too few sent withdrawals for a sweep yet";
+  // r1 is withdrawn and sent but still remembered: adding it again queues a new add at the end
+  // rather than overwriting the withdrawal's old place.
+  EXPECT_TRUE(out.push(add("r1")));
+  EXPECT_FALSE(out.push(withdraw("r2"))) << "withdrawn already, remembered or not";
+  std::vector<UpdateItem> all;
+  bool swept = false;
+  while (!out.empty()) {
+    for (UpdateItem& item : out.take(1000)) {
+      all.push_back(std::move(item));
+    }
+    if (!swept && out.remembered() < 5000) {
+      swept = true;
+      // A sweep keeps what is still queued: r4999's withdrawal waits, and an add replaces it.
+      const std::size_t queued = out.queued();
+      EXPECT_TRUE(out.push(add("r4999")));
+      EXPECT_EQ(out.queued(), queued);
+    }
+  }
+  EXPECT_TRUE(swept);
+  ASSERT_EQ(all.size(), 4001u);
+  EXPECT_EQ(names({all.front(), all[3999], all.back()}),
+            (std::vector<std::string>{"-r1000", "+r4999", "+r1"}));
+  EXPECT_EQ(out.advertised(), 2u);
+  EXPECT_EQ(out.remembered(), 2u) << "every sent withdrawal is forgotten; r1 and r4999 stay";
+  EXPECT_FALSE(out.push(add("r1"))) << "the peer has it";
+  EXPECT_TRUE(out.push(withdraw("r1")));
+  EXPECT_FALSE(out.push(withdraw("r3"))) << "forgotten routes are not withdrawn again";
+  EXPECT_EQ(names(out.take(1000)), (std::vector<std::string>{"-r1"}));
+}
+
 TEST(AdjRibOutTest, ClearForgetsWhatThePeerHad) {
   AdjRibOut out;
   out.push(add("books"));
