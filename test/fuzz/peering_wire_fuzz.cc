@@ -7,12 +7,15 @@
 // peerInfoFromText) whenever the tape takes the text: on toWire()'s text of the value, and on
 // the input itself read as Cap'n Web's encoding (any spacing, repeated keys, prototype keys,
 // number forms, `["undefined"]`); and the tape must never take text the JSON parser refuses.
+// Whatever the one-pass reader of update calls (updateCallFromText) takes, as the `update` of
+// a call or as a whole argument list, the tape takes too and reads alike.
 //
 // Input: one JSON document (the argument). Not JSON: only the last check.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -107,6 +110,34 @@ void expectTextReadsAsWire(std::string_view text, const json::value& parsed) {
   expectSame(peering::peerInfoFromWire(in_place), peering::peerInfoFromText(tape[0]));
 }
 
+// `args` (an update call's argument list) read in one pass and through the tape.
+void expectOnePassReadsAsTape(const std::string& args) {
+  catalyst::rpc::TextTape fast_tape;
+  std::string scratch;
+  namespace peering = catalyst::peering;
+  const std::optional<peering::UpdateCallText> fast =
+      peering::updateCallFromText(args, kTapeDepth, 1000, fast_tape, scratch);
+  if (!fast) {
+    return; // declined: read as the tape reads it
+  }
+  catalyst::rpc::TextTape tape;
+  if (!tape.parseArgs(args, kTapeDepth) || !tape[0].find("peerInfo").isObject()) {
+    mismatch();
+  }
+  auto items = peering::updateBatchFromText(tape[0].find("update"), 1000);
+  if (!items || !(*items == fast->items) ||
+      tape[0].find("endOfRib").boolean().value_or(false) != fast->end_of_rib) {
+    mismatch();
+  }
+  expectSame(peering::peerInfoFromText(tape[0].find("peerInfo")),
+             peering::peerInfoFromText(fast->caller.find("peerInfo")));
+}
+
+void expectOnePassReadsAsTape(std::string_view update, std::string_view end_of_rib) {
+  expectOnePassReadsAsTape(R"([{"peerInfo":{"name":"node-a","domains":[["x"]]},"update":)" +
+                           std::string(update) + std::string(end_of_rib) + "}]");
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -124,9 +155,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (list_ec && tape.parseArgs(args, kTapeDepth)) {
       mismatch(); // the tape took what is not JSON
     }
+    expectOnePassReadsAsTape(std::string(input));
     return 0;
   }
   expectTextReadsAsWire(input, doc);
+  expectOnePassReadsAsTape(std::string(input));
+  expectOnePassReadsAsTape(input, "");
+  expectOnePassReadsAsTape(input, R"(,"endOfRib":true)");
   Value value = catalyst::rpc::fromPlainJson(doc);
   markUndefined(value);
   namespace peering = catalyst::peering;
@@ -139,6 +174,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
              peering::updateBatchFromWire(in_place, 1000));
   expectSame(peering::peerInfoFromValue(value), peering::peerInfoFromWire(in_place));
   expectTextReadsAsWire(json::serialize(wire), wire);
+  expectOnePassReadsAsTape(json::serialize(wire), "");
 
   if (auto items = peering::updateBatchFromValue(value, 1000)) {
     for (const auto& item : *items) {

@@ -65,7 +65,11 @@ public:
   }
   bool takesText(std::string_view method) const override { return method == "describe"; }
   std::optional<Promise<Value>> callText(std::string_view /*method*/,
-                                         const TextTape& args) override {
+                                         const TextCall& call) override {
+    if (!call.index()) {
+      return std::nullopt;
+    }
+    const TextTape& args = call.tape;
     return described([&args](std::size_t i) { return args[i]; }, args.size());
   }
 };

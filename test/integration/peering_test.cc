@@ -259,6 +259,8 @@ TEST_F(PeeringTest, TenThousandRoutesArriveCompleteInChunks) {
   // At most 1000 items per update call: at least ten calls carried them to C.
   EXPECT_EQ(c.metric("c", "catalyst_peering_update_items_received_total"), 10'000);
   EXPECT_GE(c.metric("c", "catalyst_peering_updates_received_total"), 10);
+  // Between our nodes every update call is in the tight spelling, read in one pass.
+  EXPECT_EQ(c.metric("c", "catalyst_peering_update_items_read_in_one_pass_total"), 10'000);
   EXPECT_EQ(c.metric("c", "catalyst_rejections_total{reason=\"oversize_batch\"}"), 0);
 }
 

@@ -94,6 +94,7 @@ public:
   Logger& logger_;
   std::mt19937_64 random_;
   PeeringStats stats_;
+  std::string peer_info_text_; // scratch of onUpdateText()
   bool shut_down_ = false;
   uint64_t sessions_ = 0; // numbers sessions (ev::PeerSessionUp::session)
   std::function<void(uint64_t, const std::string&)> close_inbound_;
@@ -120,10 +121,19 @@ public:
   // same checks, answers and counters.
   std::optional<rpc::Promise<rpc::Value>>
   onUpdateRaw(uint64_t connection, const std::string& subject, const rpc::WireArgs& args);
-  // Both: `arg` is the call's first argument, an rpc::ValueData or an rpc::WireData.
+  // onUpdate() with its arguments read from the message text: in one pass when they are in
+  // the tight spelling (updateCallFromText()), else through the session's tape; nullopt
+  // declines (the session parses the message).
+  std::optional<rpc::Promise<rpc::Value>>
+  onUpdateText(uint64_t connection, const std::string& subject, const rpc::TextCall& call);
+  // All three: `arg` is the call's first argument, an rpc::ValueData, rpc::WireData or
+  // rpc::TextData.
   template <class Data>
   rpc::Promise<rpc::Value> handleUpdate(uint64_t connection, const std::string& subject,
                                         const Data& arg);
+  // The end of handleUpdate(), once the caller is known and its items read.
+  rpc::Promise<rpc::Value> submitUpdate(const std::string& subject,
+                                        std::vector<state::UpdateItem> items, bool end_of_table);
   rpc::Promise<rpc::Value> onKeepalive(uint64_t connection, const std::string& subject,
                                        const rpc::Args& args);
   rpc::Promise<rpc::Value> onClose(uint64_t connection, const std::string& subject,
@@ -674,7 +684,8 @@ rpc::Value PeeringService::Impl::makeClient(uint64_t connection, const std::stri
     });
   };
   // `update` carries the routes: it also reads its argument off the wire in place, or straight
-  // from the message text when it is in the common spelling (rpc/text_data.h).
+  // from the message text when it is in the common spelling (rpc/text_data.h), in one pass
+  // when in the tight one (updateCallFromText()).
   rpc::Stub update = rpc::makeFunctionStub(
       [weak, connection, subject](rpc::Args args) {
         auto self = weak.lock();
@@ -692,12 +703,12 @@ rpc::Value PeeringService::Impl::makeClient(uint64_t connection, const std::stri
         return self->onUpdateRaw(connection, subject, args);
       },
       [weak, connection,
-       subject](const rpc::TextTape& args) -> std::optional<rpc::Promise<rpc::Value>> {
+       subject](const rpc::TextCall& call) -> std::optional<rpc::Promise<rpc::Value>> {
         auto self = weak.lock();
         if (!self) {
           return std::nullopt; // parsed and evaluated, then answered as above
         }
-        return self->handleUpdate(connection, subject, args[0]);
+        return self->onUpdateText(connection, subject, call);
       });
   return rpc::object({{"open", fn(&Impl::onOpen)},
                       {"close", fn(&Impl::onClose)},
@@ -851,8 +862,36 @@ rpc::Promise<rpc::Value> PeeringService::Impl::handleUpdate(uint64_t connection,
     refuse("invalid_update");
     return R::resolved(failure(items.error().message));
   }
-  const std::size_t count = items->size();
-  const bool end_of_table = arg.find("endOfRib").boolean().value_or(false);
+  return submitUpdate(subject, std::move(*items), arg.find("endOfRib").boolean().value_or(false));
+}
+
+std::optional<rpc::Promise<rpc::Value>>
+PeeringService::Impl::onUpdateText(uint64_t connection, const std::string& subject,
+                                   const rpc::TextCall& call) {
+  std::optional<UpdateCallText> fast = updateCallFromText(
+      call.args, call.max_depth, control::kMaxUpdateItems, call.tape, peer_info_text_);
+  if (!fast) {
+    if (!call.index()) {
+      return std::nullopt;
+    }
+    return handleUpdate(connection, subject, call.tape[0]);
+  }
+  // The caller is checked as for any update (from its peerInfo).
+  std::string reason;
+  Result<std::shared_ptr<PeerLink>> link = sessionOf(connection, subject, fast->caller, reason);
+  if (!link) {
+    refuse(reason);
+    return rpc::Promise<rpc::Value>::resolved(failure(link.error().message));
+  }
+  stats_.update_items_read_in_one_pass += fast->items.size();
+  return submitUpdate(subject, std::move(fast->items), fast->end_of_rib);
+}
+
+rpc::Promise<rpc::Value> PeeringService::Impl::submitUpdate(const std::string& subject,
+                                                            std::vector<state::UpdateItem> items,
+                                                            bool end_of_table) {
+  using R = rpc::Promise<rpc::Value>;
+  const std::size_t count = items.size();
   auto [promise, resolver] = R::make();
   std::weak_ptr<Impl> weak = weak_from_this();
   if (count == 0) {
@@ -862,7 +901,7 @@ rpc::Promise<rpc::Value> PeeringService::Impl::handleUpdate(uint64_t connection,
     resolver.resolve(success());
     return promise;
   }
-  loop_.submit(control::ev::PeerUpdate{subject, std::move(*items)},
+  loop_.submit(control::ev::PeerUpdate{subject, std::move(items)},
                [weak, resolver = resolver, count](const control::PipelineResult& result) {
                  // Loops are dropped item by item (normal filtering); any other rejection
                  // refused the whole batch.

@@ -57,15 +57,16 @@ struct PeeringOptions {
 
 // Counters for /metrics.
 struct PeeringStats {
-  uint64_t sessions_up = 0;           // peers' opens accepted (sessions established)
-  uint64_t outbound_up = 0;           // our opens accepted by peers
-  uint64_t dial_failures = 0;         // connect or handshake failed
-  uint64_t opens_refused = 0;         // a peer refused our getIBGPClient or open
-  uint64_t updates_sent = 0;          // update calls
-  uint64_t update_items_sent = 0;     //   and their items
-  uint64_t updates_refused = 0;       // update calls a peer answered with success: false
-  uint64_t updates_received = 0;      // update calls accepted from peers
-  uint64_t update_items_received = 0; //   and their items
+  uint64_t sessions_up = 0;                   // peers' opens accepted (sessions established)
+  uint64_t outbound_up = 0;                   // our opens accepted by peers
+  uint64_t dial_failures = 0;                 // connect or handshake failed
+  uint64_t opens_refused = 0;                 // a peer refused our getIBGPClient or open
+  uint64_t updates_sent = 0;                  // update calls
+  uint64_t update_items_sent = 0;             //   and their items
+  uint64_t updates_refused = 0;               // update calls a peer answered with success: false
+  uint64_t updates_received = 0;              // update calls accepted from peers
+  uint64_t update_items_received = 0;         //   and their items
+  uint64_t update_items_read_in_one_pass = 0; // of items received, read straight from text
   uint64_t keepalives_sent = 0;
   uint64_t keepalives_received = 0;
   std::map<std::string, uint64_t> sessions_ended;   // by close code ("hold_expired", ...)

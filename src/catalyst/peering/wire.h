@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -104,6 +105,24 @@ Result<std::vector<state::UpdateItem>> updateBatchFromWire(const rpc::WireData& 
 // The same, read from the message text (rpc::TextData: the common spelling only).
 Result<std::vector<state::UpdateItem>> updateBatchFromText(const rpc::TextData& update,
                                                            std::size_t max_items);
+
+// The argument list of an `update` call ([{peerInfo, update: {updates}, endOfRib?}]) read in
+// one pass over its text, straight into UpdateItems, with no tape or tree: for the bulk of a
+// full table. Takes only a valid call in the tight spelling (that of rpc/text_data.h, members
+// in any order, no other members) whose batch has at most `max_items` items and whose nesting
+// is within `max_depth`; declines (nullopt) anything else, which is then read by the general
+// readers above (they say what is wrong). What it takes, it reads exactly as
+// updateBatchFromText() does. peerInfo is indexed, not read: `caller` is an argument object
+// holding it alone (in `tape`, over a copy of its text in `scratch`), for peerInfoFromText() or
+// whatever checks the caller.
+struct UpdateCallText {
+  rpc::TextData caller;
+  std::vector<state::UpdateItem> items;
+  bool end_of_rib = false;
+};
+std::optional<UpdateCallText> updateCallFromText(std::string_view args, std::size_t max_depth,
+                                                 std::size_t max_items, rpc::TextTape& tape,
+                                                 std::string& scratch);
 
 // A PeerInfo. Required: `name` (state::validateName), `domains` (strings). Optional:
 // `endpoint`, `labels` (an object of string values; `undefined` values are skipped),

@@ -256,11 +256,10 @@ StubHookPtr TargetHook::callRaw(const Path& path, const WireArgs& args) {
 
 StubHookPtr TargetHook::callText(const Path& path, const TextCall& call) {
   const std::optional<std::string_view> method = rawMethod(path);
-  // Only a target that takes the method so has its arguments indexed.
-  if (!method || !target_->takesText(*method) || !call.tape.parseArgs(call.args, call.max_depth)) {
+  if (!method || !target_->takesText(*method)) {
     return nullptr;
   }
-  return rawResult([&] { return target_->callText(*method, call.tape); });
+  return rawResult([&] { return target_->callText(*method, call); });
 }
 
 StubHookPtr TargetHook::call(Path path, Array args) {

@@ -22,13 +22,6 @@ using Path = std::vector<PathElement>;
 
 std::string joinPath(const Path& path);
 
-// The arguments of a call as text, for StubHook::callText.
-struct TextCall {
-  std::string_view args; // the argument list, a JSON array
-  std::size_t max_depth; // for TextTape::parseArgs
-  TextTape& tape;        // where to index them
-};
-
 class StubHook : public std::enable_shared_from_this<StubHook> {
 public:
   virtual ~StubHook() = default;

@@ -17,7 +17,7 @@ const Value& undefinedValue() {
 class FunctionTarget : public Target {
 public:
   using Raw = std::function<std::optional<Promise<Value>>(const WireArgs&)>;
-  using Text = std::function<std::optional<Promise<Value>>(const TextTape&)>;
+  using Text = std::function<std::optional<Promise<Value>>(const TextCall&)>;
   FunctionTarget(std::function<Promise<Value>(Args)> fn, Raw raw, Text text)
       : fn_(std::move(fn)), raw_(std::move(raw)), text_(std::move(text)) {}
   Promise<Value> call(std::string_view method, Args args) override {
@@ -33,8 +33,8 @@ public:
   }
   bool takesText(std::string_view method) const override { return method.empty() && text_; }
   std::optional<Promise<Value>> callText(std::string_view /*method*/,
-                                         const TextTape& args) override {
-    return text_(args);
+                                         const TextCall& call) override {
+    return text_(call);
   }
 
 private:
@@ -114,7 +114,7 @@ std::optional<Promise<Value>> Target::callRaw(std::string_view /*method*/,
 bool Target::takesText(std::string_view /*method*/) const { return false; }
 
 std::optional<Promise<Value>> Target::callText(std::string_view /*method*/,
-                                               const TextTape& /*args*/) {
+                                               const TextCall& /*call*/) {
   return std::nullopt;
 }
 
@@ -131,7 +131,7 @@ Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn,
 
 Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn,
                       std::function<std::optional<Promise<Value>>(const WireArgs&)> raw,
-                      std::function<std::optional<Promise<Value>>(const TextTape&)> text) {
+                      std::function<std::optional<Promise<Value>>(const TextCall&)> text) {
   return makeStub(std::make_shared<FunctionTarget>(std::move(fn), std::move(raw), std::move(text)));
 }
 

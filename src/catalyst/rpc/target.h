@@ -80,11 +80,12 @@ public:
   // Whether callText() takes method `method`. The default is false.
   virtual bool takesText(std::string_view method) const;
   // Calls method `method` (one takesText() named) with its arguments read straight from the
-  // message text (rpc/text_data.h: the common spelling of plain data, with no JSON tree), once
-  // the session found them in that spelling: valid during the call only. nullopt declines, and
-  // the session parses the message as usual. A target that takes it must behave exactly as
-  // call() would with the evaluated arguments.
-  virtual std::optional<Promise<Value>> callText(std::string_view method, const TextTape& args);
+  // message text (rpc/text_data.h: the common spelling of plain data, with no JSON tree): the
+  // target reads `call.args` itself or indexes them (TextCall::index()); valid during the call
+  // only. nullopt declines (as it must when index() does), and the session parses the message
+  // as usual. A target that takes it must behave exactly as call() would with the evaluated
+  // arguments.
+  virtual std::optional<Promise<Value>> callText(std::string_view method, const TextCall& call);
 };
 
 using TargetPtr = std::shared_ptr<Target>;
@@ -98,11 +99,11 @@ Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn);
 // `raw` gets the escaped array of the arguments).
 Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn,
                       std::function<std::optional<Promise<Value>>(const WireArgs&)> raw);
-// The same, with `text` for calls whose arguments the session found in the common spelling of
-// plain data (Target::callText).
+// The same, with `text` for calls whose arguments the session may read from the message text
+// (Target::callText).
 Stub makeFunctionStub(std::function<Promise<Value>(Args)> fn,
                       std::function<std::optional<Promise<Value>>(const WireArgs&)> raw,
-                      std::function<std::optional<Promise<Value>>(const TextTape&)> text);
+                      std::function<std::optional<Promise<Value>>(const TextCall&)> text);
 
 // A stub that is already settled to `value`.
 Stub makePayloadStub(Value value);

@@ -86,6 +86,17 @@ private:
   std::vector<std::string_view> keys_; // scratch: the keys of the objects being read
 };
 
+// The arguments of a call as text (StubHook::callText, Target::callText): the callee reads them
+// straight from `args`, or indexes them into `tape` (index()) and reads that.
+struct TextCall {
+  std::string_view args; // the argument list, a JSON array
+  std::size_t max_depth; // the session's limit on nesting, for TextTape::parseArgs
+  TextTape& tape;        // the session's, reused from call to call
+
+  // Indexes `args` into `tape`; false declines (see TextTape::parseArgs).
+  bool index() const { return tape.parseArgs(args, max_depth); }
+};
+
 // WireData's reading interface over a TextTape.
 class TextData {
 public:

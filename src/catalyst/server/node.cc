@@ -496,6 +496,11 @@ std::string Node::metrics() const {
          "Update items received in applied update calls.");
   sample("catalyst_peering_update_items_received_total",
          static_cast<double>(p.update_items_received));
+  family("catalyst_peering_update_items_read_in_one_pass_total", "counter",
+         "Update items read in one pass from their call's text (the tight spelling; other "
+         "calls are indexed or parsed first).");
+  sample("catalyst_peering_update_items_read_in_one_pass_total",
+         static_cast<double>(p.update_items_read_in_one_pass));
   family("catalyst_peering_keepalives_sent_total", "counter", "keepalive calls sent.");
   sample("catalyst_peering_keepalives_sent_total", static_cast<double>(p.keepalives_sent));
   family("catalyst_peering_keepalives_received_total", "counter", "keepalive calls received.");

@@ -552,14 +552,17 @@ protected:
           ++raw;
           return Promise<Value>::resolved("raw " + std::to_string(args.size()));
         },
-        [this, decline_text](const TextTape& args) -> std::optional<Promise<Value>> {
+        [this, decline_text](const TextCall& call) -> std::optional<Promise<Value>> {
           if (decline_text) {
             ++declined;
             return std::nullopt;
           }
+          if (!call.index()) {
+            return std::nullopt;
+          }
           ++text;
-          expectPlainArgs(args);
-          return Promise<Value>::resolved("text " + std::to_string(args.size()));
+          expectPlainArgs(call.tape);
+          return Promise<Value>::resolved("text " + std::to_string(call.tape.size()));
         });
   }
 
