@@ -77,37 +77,52 @@ bool AdjRibOut::push(state::UpdateItem item) {
     entry = &it->second;
   }
   if (entry->queued >= head()) {
-    // The latest word on this route, in its old place.
-    queue_[entry->queued - base_] = std::move(item);
+    at(entry->queued) = std::move(item); // the latest word on this route, in its old place
     return true;
   }
-  entry->queued = base_ + queue_.size();
-  queue_.push_back(std::move(item));
+  if (chunks_.empty() || chunks_.back().size() == chunk_) {
+    chunks_.emplace_back().reserve(chunk_);
+  }
+  entry->queued = base_ + (chunks_.size() - 1) * chunk_ + chunks_.back().size();
+  chunks_.back().push_back(std::move(item));
+  ++queued_;
   return true;
+}
+
+void AdjRibOut::popChunk() {
+  chunks_.pop_front();
+  base_ += chunk_;
+  head_ = 0;
 }
 
 std::vector<state::UpdateItem> AdjRibOut::take(std::size_t max) {
   std::vector<state::UpdateItem> out;
-  const std::size_t n = std::min(max, queued());
-  out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    state::UpdateItem& item = queue_[head_ + i];
+  if (queued_ == 0 || max == 0) {
+    return out;
+  }
+  while (out.size() < max && out.size() < queued_) {
+    std::vector<state::UpdateItem>& front = chunks_.front();
+    if (out.empty() && head_ == 0 && front.size() <= max) {
+      out = std::move(front); // a whole chunk: handed out as it is
+      popChunk();
+      continue;
+    }
+    if (out.empty()) {
+      out.reserve(std::min(max, queued_));
+    }
+    const std::size_t n = std::min(max - out.size(), front.size() - head_);
+    out.insert(out.end(), std::make_move_iterator(front.begin() + static_cast<long>(head_)),
+               std::make_move_iterator(front.begin() + static_cast<long>(head_ + n)));
+    head_ += n;
+    if (head_ == front.size()) {
+      popChunk();
+    }
+  }
+  queued_ -= out.size();
+  for (const state::UpdateItem& item : out) {
     if (item.action == state::UpdateItem::Action::Remove) {
       ++sent_withdrawals_;
     }
-    out.push_back(std::move(item));
-  }
-  head_ += n;
-  if (head_ == queue_.size()) {
-    base_ += queue_.size();
-    queue_.clear();
-    head_ = 0;
-  } else if (head_ >= 1024 && head_ * 2 >= queue_.size()) {
-    // Under a steady stream the queue never empties: drop the sent front now and then (entries
-    // hold item numbers, not indexes, so none changes).
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
-    base_ += head_;
-    head_ = 0;
   }
   // Withdrawn routes are forgotten in sweeps rather than by a lookup per sent withdrawal. A
   // sweep waits for as many sent withdrawals as half the table, so it costs O(1) per
@@ -129,9 +144,10 @@ void AdjRibOut::sweep() {
 void AdjRibOut::clear() {
   entries_.clear();
   advertised_ = 0;
-  base_ += queue_.size();
-  queue_.clear();
+  base_ += chunks_.size() * chunk_;
+  chunks_.clear();
   head_ = 0;
+  queued_ = 0;
   sent_withdrawals_ = 0;
 }
 

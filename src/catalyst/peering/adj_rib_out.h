@@ -1,7 +1,9 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -20,13 +22,18 @@ namespace catalyst::peering {
 // 100 000 routes keeps ~100 bytes per route and peer here.
 class AdjRibOut {
 public:
+  // `batch`: the size of the batches take() is usually asked for; the queue is kept in chunks
+  // of that many items, so a full chunk is handed out whole (nothing moved) and a long queue
+  // grows without moving what it holds.
+  explicit AdjRibOut(std::size_t batch = 1000) : chunk_(std::max<std::size_t>(batch, 1)) {}
+
   // Queues `item` unless the peer already has (or will have, once the queue is sent) exactly
   // this: an add equal to the last advertised record, or a withdrawal of a route it was never
   // sent. Returns false when dropped.
   bool push(state::UpdateItem item);
 
-  bool empty() const { return head_ == queue_.size(); }
-  std::size_t queued() const { return queue_.size() - head_; }
+  bool empty() const { return queued_ == 0; }
+  std::size_t queued() const { return queued_; }
   // Routes the peer has (or will have, once the queue is sent).
   std::size_t advertised() const { return advertised_; }
 
@@ -62,14 +69,26 @@ private:
 
   // The number of the next item take() hands out.
   uint64_t head() const { return base_ + head_; }
+  // The queued item numbered `n`.
+  state::UpdateItem& at(uint64_t n) {
+    const uint64_t i = n - base_;
+    return chunks_[static_cast<std::size_t>(i / chunk_)][static_cast<std::size_t>(i % chunk_)];
+  }
+  // Drops the front chunk, sent.
+  void popChunk();
   // Forgets withdrawn routes whose withdrawal was sent.
   void sweep();
 
   Entries entries_;
   std::size_t advertised_ = 0;
-  std::vector<state::UpdateItem> queue_;
-  uint64_t base_ = 1;                // the number of queue_[0]
-  std::size_t head_ = 0;             // the index in queue_ of the next item to send
+  // The queue: chunks of `chunk_` items (all full but the last); the item at index j of chunk
+  // i is numbered base_ + i * chunk_ + j. Numbers are never reused: dropping a chunk that is
+  // not full skips the rest of its numbers.
+  std::size_t chunk_;
+  std::deque<std::vector<state::UpdateItem>> chunks_;
+  uint64_t base_ = 1;    // the number of the first item of the front chunk
+  std::size_t head_ = 0; // the index in the front chunk of the next item to send
+  std::size_t queued_ = 0;
   std::size_t sent_withdrawals_ = 0; // since the last sweep
   uint64_t suppressed_ = 0;
 };

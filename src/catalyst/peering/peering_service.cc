@@ -620,7 +620,7 @@ private:
   uint64_t attempt_ = 0; // callbacks of an older attempt are ignored
   rpcnet::RpcClientPtr client_;
   rpc::Value ibgp_; // the peer's IBGP client object
-  AdjRibOut rib_out_;
+  AdjRibOut rib_out_{control::kMaxUpdateItems};
   // Update calls sent and not answered yet. Calls are delivered and applied in order (Cap'n
   // Web's E-order, then the peer's event queue), so several may be in flight: the next batch
   // is on the wire while the peer applies the last one.

@@ -1,3 +1,7 @@
+#include <list>
+#include <map>
+#include <random>
+
 #include <gtest/gtest.h>
 
 #include "catalyst/peering/adj_rib_out.h"
@@ -160,6 +164,68 @@ TEST(AdjRibOutTest, WithdrawnRoutesAreForgottenInSweepsAndComeBackCleanly) {
   EXPECT_TRUE(out.push(withdraw("r1")));
   EXPECT_FALSE(out.push(withdraw("r3"))) << "forgotten routes are not withdrawn again";
   EXPECT_EQ(names(out.take(1000)), (std::vector<std::string>{"-r1"}));
+}
+
+// Random pushes and takes against a plain model (a map of what the peer has and a list of what
+// waits), with chunks smaller and larger than the batches taken.
+TEST(AdjRibOutTest, RandomPushesAndTakesMatchAPlainModel) {
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{1000}}) {
+    std::mt19937 rng(static_cast<unsigned>(chunk));
+    AdjRibOut out(chunk);
+    std::map<std::string, int> has; // the model: route -> its health "version"
+    std::list<std::pair<std::string, UpdateItem>> waiting;
+    std::map<std::string, std::list<std::pair<std::string, UpdateItem>>::iterator> queued;
+    for (int step = 0; step < 20000; ++step) {
+      const std::string name = "r" + std::to_string(std::uniform_int_distribution<int>(0, 40)(rng));
+      const int op = std::uniform_int_distribution<int>(0, 9)(rng);
+      if (op < 5) {
+        const int version = std::uniform_int_distribution<int>(0, 1)(rng);
+        UpdateItem item = add(name);
+        item.route.health_status =
+            version == 0 ? state::HealthStatus::Up : state::HealthStatus::Down;
+        const bool changes = has.count(name) == 0 || has[name] != version;
+        ASSERT_EQ(out.push(item), changes) << "step " << step;
+        if (changes) {
+          has[name] = version;
+          if (queued.count(name) > 0) {
+            queued[name]->second = item;
+          } else {
+            queued[name] = waiting.insert(waiting.end(), {name, item});
+          }
+        }
+      } else if (op < 8) {
+        const bool changes = has.count(name) > 0;
+        ASSERT_EQ(out.push(withdraw(name)), changes) << "step " << step;
+        if (changes) {
+          has.erase(name);
+          if (queued.count(name) > 0) {
+            queued[name]->second = withdraw(name);
+          } else {
+            queued[name] = waiting.insert(waiting.end(), {name, withdraw(name)});
+          }
+        }
+      } else {
+        const std::size_t max = std::uniform_int_distribution<std::size_t>(1, 12)(rng);
+        std::vector<UpdateItem> got = out.take(max);
+        std::vector<UpdateItem> want;
+        while (want.size() < max && !waiting.empty()) {
+          queued.erase(waiting.front().first);
+          want.push_back(waiting.front().second);
+          waiting.pop_front();
+        }
+        ASSERT_EQ(names(got), names(want)) << "step " << step << ", chunk " << chunk;
+        ASSERT_EQ(got, want) << "step " << step << ", chunk " << chunk;
+      }
+      if (step % 4999 == 4998) { // the session ends
+        out.clear();
+        has.clear();
+        waiting.clear();
+        queued.clear();
+      }
+      ASSERT_EQ(out.queued(), waiting.size()) << "step " << step;
+      ASSERT_EQ(out.advertised(), has.size()) << "step " << step;
+    }
+  }
 }
 
 TEST(AdjRibOutTest, ClearForgetsWhatThePeerHad) {
