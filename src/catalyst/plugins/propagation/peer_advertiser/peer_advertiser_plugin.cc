@@ -187,7 +187,12 @@ bool walkTable(const state::NodeState& s, const state::Peer& peer, control::Tabl
 std::vector<control::Effect> PeerAdvertiserPlugin::evaluate(const state::NodeState& committed,
                                                             const state::StateDelta& change,
                                                             const control::Event& event) const {
-  Outbox out(std::min(change.ops.size(), control::kMaxUpdateItems));
+  // A step of a table walk makes a whole batch for one peer; a delta, an item per operation
+  // and peer at most.
+  const bool walks = std::holds_alternative<control::ev::PeerSessionUp>(event) ||
+                     std::holds_alternative<control::ev::PeerTableWanted>(event);
+  Outbox out(walks ? control::kMaxUpdateItems
+                   : std::min(change.ops.size(), control::kMaxUpdateItems));
   PathMaker paths(committed.self().name);
   const std::vector<const state::Peer*> peers = connectedPeers(committed);
 
