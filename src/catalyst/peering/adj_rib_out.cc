@@ -50,7 +50,7 @@ uint64_t digest(const state::UpdateItem& item) {
   return h;
 }
 
-bool AdjRibOut::push(state::UpdateItem item) {
+bool AdjRibOut::push(state::UpdateItem&& item) {
   Entry* entry = nullptr;
   if (item.action == state::UpdateItem::Action::Add) {
     const uint64_t d = digest(item);

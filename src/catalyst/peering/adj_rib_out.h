@@ -30,7 +30,8 @@ public:
   // Queues `item` unless the peer already has (or will have, once the queue is sent) exactly
   // this: an add equal to the last advertised record, or a withdrawal of a route it was never
   // sent. Returns false when dropped.
-  bool push(state::UpdateItem item);
+  bool push(state::UpdateItem&& item);
+  bool push(const state::UpdateItem& item) { return push(state::UpdateItem(item)); }
 
   bool empty() const { return queued_ == 0; }
   std::size_t queued() const { return queued_; }

@@ -126,7 +126,8 @@ void PathChanges::emit(state::StateDelta& delta) && {
     for (PeerChange& change : by_peer) {
       if (change.path) {
         if (std::find(upserts.begin(), upserts.end(), &change) != upserts.end()) {
-          delta.ops.emplace_back(state::op::UpsertPath{std::move(*change.path)});
+          delta.ops.emplace_back(std::in_place_type<state::op::UpsertPath>,
+                                 std::move(*change.path));
         }
       } else if (pathOf(change.peer) != nullptr) {
         delta.ops.emplace_back(state::op::RemovePath{change.peer, key});
@@ -184,7 +185,7 @@ void upsertPathOf(const state::NodeState& state, state::LearnedPath path,
   if (best_before == nullptr || *best_before != *best) {
     select = best->peer;
   }
-  delta.ops.emplace_back(state::op::UpsertPath{std::move(path)});
+  delta.ops.emplace_back(std::in_place_type<state::op::UpsertPath>, std::move(path));
   if (select) {
     delta.ops.emplace_back(state::op::SelectBest{std::move(key), std::move(*select)});
   }
