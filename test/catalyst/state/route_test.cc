@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "catalyst/common/hash.h"
 #include "catalyst/state/route.h"
 
 #include "support/state_builders.h"
@@ -129,6 +130,29 @@ TEST(RouteKeyHashTest, SimilarKeysSpreadOverEveryBit) {
   EXPECT_NE(hash(RouteKey{"ab", "c"}), hash(RouteKey{"a", "bc"}));
   EXPECT_NE(hash(RouteKey{"books", "node-a"}), hash(RouteKey{"node-a", "books"}));
   EXPECT_EQ(hash(RouteKey{"books", "node-a"}), hash(RouteKey{"books", "node-a"}));
+}
+
+// hash::bytes reads a string's last 0-7 bytes with fixed-size loads: every byte must still
+// count, at every length and position, and the length too.
+TEST(HashBytesTest, EveryByteAndTheLengthCount) {
+  std::set<uint64_t> seen;
+  int n = 0;
+  for (std::size_t length = 0; length <= 24; ++length) {
+    const std::string base(length, 'a');
+    EXPECT_TRUE(seen.insert(hash::bytes(base, 7)).second) << "length " << length;
+    ++n;
+    for (std::size_t i = 0; i < length; ++i) {
+      for (char c : {'b', '\0', '\xff'}) {
+        std::string changed = base;
+        changed[i] = c;
+        EXPECT_TRUE(seen.insert(hash::bytes(changed, 7)).second)
+            << "length " << length << ", byte " << i << " = " << static_cast<int>(c);
+        ++n;
+      }
+    }
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(n));
+  EXPECT_NE(hash::bytes("abc", 1), hash::bytes("abc", 2)) << "the seed counts";
 }
 
 } // namespace
