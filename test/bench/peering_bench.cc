@@ -202,17 +202,17 @@ int latency(const std::string& binary, int changes) {
     }
     return best->route.health_status.value_or(state::HealthStatus::Up);
   };
-  auto run = [&](auto pred) {
+  auto run = [&](const std::string& what, auto pred) {
     const auto deadline = Clock::now() + seconds(30);
     while (!pred()) {
       dispatcher->poll();
       if (Clock::now() > deadline) {
-        throw std::runtime_error("timed out");
+        throw std::runtime_error("timed out waiting for " + what);
       }
     }
     return Clock::now();
   };
-  run([&] { return health().has_value(); });
+  run("F to learn the route", [&] { return health().has_value(); });
 
   // One session to A's data-channel client, so each change costs one call.
   rpcnet::RpcClientPtr client;
@@ -222,7 +222,7 @@ int latency(const std::string& binary, int changes) {
                                  client = std::move(*r);
                                }
                              });
-  run([&] { return client != nullptr; });
+  run("a session with A", [&] { return client != nullptr; });
   rpc::Stub channel =
       client->main().call("getDataChannelClient", {c.adminToken("a")}).get("client");
 
@@ -236,8 +236,8 @@ int latency(const std::string& binary, int changes) {
     const auto t0 = Clock::now();
     rpc::Promise<rpc::Value> answer = rpc::pull(channel.call("addRoute", {route}));
     const auto want = down ? state::HealthStatus::Down : state::HealthStatus::Up;
-    const auto t1 = run([&] { return health() == want; });
-    run([&] { return answer.settled(); });
+    const auto t1 = run(fmt::format("change {} at F", i), [&] { return health() == want; });
+    run(fmt::format("A's answer to change {}", i), [&] { return answer.settled(); });
     if (i >= 10) { // the first ten warm up
       samples.push_back(ms(t1 - t0));
     }
