@@ -378,7 +378,8 @@ bool readItem(Reader& r, state::UpdateItem& item, const state::NodePath* previou
 std::optional<UpdateCallText> updateCallFromText(std::string_view args, std::size_t max_depth,
                                                  std::size_t max_items, rpc::TextTape& tape,
                                                  std::string& scratch) {
-  if (max_depth < kDepthNeeded) {
+  // The tape's limits: its nesting (see kDepthNeeded) and its 32-bit offsets.
+  if (max_depth < kDepthNeeded || args.size() >= std::numeric_limits<uint32_t>::max()) {
     return std::nullopt;
   }
   Reader r(args);

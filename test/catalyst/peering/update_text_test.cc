@@ -149,6 +149,18 @@ TEST(UpdateTextTest, TheReferencesSpellingIsTakenToo) {
       "\"responseTimeMs\":null}, \"action\":\"add\"} ]]},\n\"peerInfo\": " +
       kPeerInfo + "} ]");
   expectTakenAlike(call(R"({"updates":[[]]})", R"(,"endOfRib":["undefined"])"));
+  // Corners: -0, null on a removal, empty paths in a row (shared, as the general reader shares
+  // them).
+  expectTakenAlike(call(
+      R"({"updates":[[{"action":"add","route":{"name":"db","protocol":"tcp","responseTimeMs":-0},"nodePath":[[]],"originNode":"node-a"},{"action":"remove","route":{"name":"db2","responseTimeMs":null},"nodePath":[[]],"originNode":"node-a"}]]})"));
+  // At the least nesting the session may allow, a route member's ["undefined"] is still read.
+  Fast reader;
+  const std::string deep = call(
+      R"({"updates":[[{"action":"add","route":{"name":"db","protocol":"tcp","tags":["undefined"]},"nodePath":[["node-a"]],"originNode":"node-a"}]]})");
+  ASSERT_TRUE(general(deep, 9).has_value());
+  const std::optional<UpdateCallText> fast = reader.read(deep, 9);
+  ASSERT_TRUE(fast.has_value());
+  EXPECT_EQ(fast->items, general(deep, 9)->items);
 }
 
 // Calls the general reader takes but the one-pass one leaves to it.
