@@ -87,7 +87,7 @@ template <class Pred> Clock::time_point until(Pred pred, seconds timeout) {
   return Clock::now();
 }
 
-int chain(const std::string& binary, int routes) {
+int chain(const std::string& binary, int routes, bool trace) {
   Cluster c(binary);
   NodeOptions quiet;
   quiet.log_level = "warning";
@@ -125,7 +125,15 @@ int chain(const std::string& binary, int routes) {
   }
   const auto t0 = Clock::now();
   const rpc::Value added = c.admin("a", "getNetworkClient", "addPeer", peer);
-  const auto t1 = until([&] { return learned(c, "c") == routes; }, seconds(300));
+  const auto t1 = until(
+      [&] {
+        const double n = learned(c, "c");
+        if (trace) { // where the time goes: routes at C against time
+          std::cerr << fmt::format("trace {:.1f} ms: {} routes at C\n", ms(Clock::now() - t0), n);
+        }
+        return n == routes;
+      },
+      seconds(300));
   const long rss_with = rssKb(c.process("c").pid());
   std::vector<double> cpu;
   for (const char* n : {"a", "b", "c"}) {
@@ -267,6 +275,8 @@ int main(int argc, char** argv) {
   int routes = 100'000;
   CLI::App* chain = app.add_subcommand("chain", "A - B - C: propagation, withdrawal, memory");
   chain->add_option("--routes", routes)->capture_default_str();
+  bool trace = false;
+  chain->add_flag("--trace", trace, "Print the routes at C at every poll (stderr)");
   int changes = 200;
   CLI::App* latency = app.add_subcommand("latency", "one change across five hops");
   latency->add_option("--changes", changes)->capture_default_str();
@@ -274,7 +284,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (chain->parsed()) {
-      return catalyst::test::chain(binary, routes);
+      return catalyst::test::chain(binary, routes, trace);
     }
     return catalyst::test::latency(binary, changes);
   } catch (const std::exception& e) {
