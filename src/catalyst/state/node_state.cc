@@ -108,6 +108,11 @@ const NodeState::LearnedRoute* NodeState::findLearned(const RouteKey& key) const
   return it == learned_.end() ? nullptr : &*it->second;
 }
 
+const NodeState::LearnedRoute* NodeState::findLearned(const RouteKeyView& key) const {
+  auto it = learned_.find(key);
+  return it == learned_.end() ? nullptr : &*it->second;
+}
+
 std::optional<uint16_t> NodeState::portFor(const RouteKey& key) const {
   // A learned route never has this node as its origin (loop prevention drops those).
   if (key.origin_node == self_.name) {

@@ -77,7 +77,8 @@ public:
   // walked a bucket chain: two or three cache misses per route at 100 000 routes), with each
   // slot holding a pointer to its record, so empty slots stay small and records keep their
   // address when the table grows.
-  using LearnedRoutes = boost::unordered_flat_map<RouteKey, HeapValue<LearnedRoute>, RouteKeyHash>;
+  using LearnedRoutes =
+      boost::unordered_flat_map<RouteKey, HeapValue<LearnedRoute>, RouteKeyHash, RouteKeyEqual>;
 
   NodeState() = default;
   explicit NodeState(NodeIdentity self, PortPool ports = {})
@@ -120,6 +121,7 @@ public:
   // The learned route `key` (its paths, best path and port), or nullptr: one lookup for
   // callers that need more than one of them.
   const LearnedRoute* findLearned(const RouteKey& key) const;
+  const LearnedRoute* findLearned(const RouteKeyView& key) const;
   // The keys of every route `peer` gives a path for. O(learned routes): a walk of the table,
   // for session ends and stale sweeps, which touch most of a peer's routes anyway; no index
   // per path is kept (it cost ~100 bytes per path).

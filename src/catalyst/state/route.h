@@ -65,6 +65,12 @@ struct RouteKey {
   bool operator==(const RouteKey&) const = default;
 };
 
+// A RouteKey's strings, held elsewhere: looks a route up without copying its key.
+struct RouteKeyView {
+  std::string_view name;
+  std::string_view origin_node;
+};
+
 // Hashes both strings with common/hash.h (a RouteKey is hashed several times per route on
 // its way through a node, so this is on the hot path: std::hash<std::string> cost ~70
 // instructions per string). Its output is well mixed in every bit, so the open-addressing
@@ -72,12 +78,24 @@ struct RouteKey {
 // keyed: route names come from authenticated peers.
 struct RouteKeyHash {
   using is_avalanching = void;
+  using is_transparent = void; // RouteKeyView too (with RouteKeyEqual)
   std::size_t operator()(const RouteKey& k) const noexcept { return of(k.name, k.origin_node); }
+  std::size_t operator()(const RouteKeyView& k) const noexcept { return of(k.name, k.origin_node); }
   // The hash of RouteKey{name, origin_node}, without making one.
   static std::size_t of(std::string_view name, std::string_view origin_node) noexcept {
     return hash::mix(hash::bytes(name, 0x9e3779b97f4a7c15ULL),
                      hash::bytes(origin_node, 0xc2b2ae3d27d4eb4fULL));
   }
+};
+
+// RouteKey equality that also takes a RouteKeyView (for lookups without a key).
+struct RouteKeyEqual {
+  using is_transparent = void;
+  bool operator()(const RouteKey& a, const RouteKey& b) const { return a == b; }
+  bool operator()(const RouteKeyView& a, const RouteKey& b) const {
+    return a.name == b.name && a.origin_node == b.origin_node;
+  }
+  bool operator()(const RouteKey& a, const RouteKeyView& b) const { return (*this)(b, a); }
 };
 
 // One candidate path learned from a neighbour (an Adj-RIB-In entry).

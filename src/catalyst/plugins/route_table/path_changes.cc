@@ -164,8 +164,13 @@ void removePathOf(const state::RouteKey& key, const state::NodeState::LearnedRou
 
 void upsertPathOf(const state::NodeState& state, state::LearnedPath path,
                   state::StateDelta& delta) {
-  state::RouteKey key = path.key();
-  const state::NodeState::LearnedRoute* route = state.findLearned(key);
+  const state::NodeState::LearnedRoute* route =
+      state.findLearned(state::RouteKeyView{path.route.name, path.origin_node});
+  upsertPathOf(route, std::move(path), delta);
+}
+
+void upsertPathOf(const state::NodeState::LearnedRoute* route, state::LearnedPath path,
+                  state::StateDelta& delta) {
   const state::LearnedPath* existing = route != nullptr ? route->path(path.peer) : nullptr;
   if (existing != nullptr && *existing == path) {
     return;
@@ -185,6 +190,7 @@ void upsertPathOf(const state::NodeState& state, state::LearnedPath path,
   if (best_before == nullptr || *best_before != *best) {
     select = best->peer;
   }
+  state::RouteKey key = path.key();
   delta.ops.emplace_back(std::in_place_type<state::op::UpsertPath>, std::move(path));
   if (select) {
     delta.ops.emplace_back(state::op::SelectBest{std::move(key), std::move(*select)});
@@ -201,9 +207,13 @@ void removeAllPathsOf(const state::NodeState& state, const std::string& peer,
 void removePathsOf(const state::NodeState& state, const std::string& peer,
                    std::span<const state::RouteKey> keys, state::StateDelta& delta) {
   delta.ops.reserve(delta.ops.size() + 2 * keys.size()); // a removal and a decision each
-  for (const state::RouteKey& key : keys) {
-    if (const state::NodeState::LearnedRoute* route = state.findLearned(key)) {
-      removePathOf(key, *route, peer, delta);
+  std::vector<const state::NodeState::LearnedRoute*> routes;
+  findAllLearned(
+      state, keys.size(), [&keys](std::size_t i) -> const state::RouteKey& { return keys[i]; },
+      routes);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (routes[i] != nullptr) {
+      removePathOf(keys[i], *routes[i], peer, delta);
     }
   }
 }

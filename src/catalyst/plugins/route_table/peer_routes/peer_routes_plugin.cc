@@ -72,14 +72,22 @@ PhaseOneResult onUpdate(const state::NodeState& s, const control::ev::PeerUpdate
   // items go through PathChanges, which merges changes to one route.
   if (distinctRoutes(e.items)) {
     r.delta.ops.reserve(2 * e.items.size()); // a path and a decision per item at most
-    for (const state::UpdateItem& item : e.items) {
+    std::vector<const state::NodeState::LearnedRoute*> routes;
+    findAllLearned(
+        s, e.items.size(),
+        [&e](std::size_t i) {
+          return state::RouteKeyView{e.items[i].route.name, e.items[i].origin_node};
+        },
+        routes);
+    for (std::size_t i = 0; i < e.items.size(); ++i) {
+      const state::UpdateItem& item = e.items[i];
       if (item.action == state::UpdateItem::Action::Remove) {
-        const state::RouteKey key{item.route.name, item.origin_node};
-        if (const state::NodeState::LearnedRoute* route = s.findLearned(key)) {
-          removePathOf(key, *route, e.peer, r.delta);
+        if (routes[i] != nullptr) {
+          removePathOf(state::RouteKey{item.route.name, item.origin_node}, *routes[i], e.peer,
+                       r.delta);
         }
       } else if (!loops(s, item, e.peer, r)) {
-        upsertPathOf(s,
+        upsertPathOf(routes[i],
                      state::LearnedPath{item.route, e.peer, item.node_path, item.origin_node,
                                         /*is_stale=*/false},
                      r.delta);
