@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -52,36 +51,13 @@ public:
       return std::nullopt;
     }
     const char* const begin = p_;
-    // Eight bytes at a time up to the first that is '"', '\\', a control character or a byte
-    // >= 0x80 (as TextTape::string does).
-    constexpr uint64_t kOnes = 0x0101010101010101ULL;
-    constexpr uint64_t kHigh = 0x8080808080808080ULL;
-    while (end_ - p_ >= 8) {
-      uint64_t w = 0;
-      std::memcpy(&w, p_, 8);
-      const uint64_t quote = w ^ (kOnes * '"');
-      const uint64_t backslash = w ^ (kOnes * '\\');
-      const uint64_t special = (((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) |
-                                ((w - kOnes * 0x20) & ~w) | w) &
-                               kHigh;
-      if (special != 0) {
-        p_ += std::countr_zero(special) / 8;
-        break;
-      }
-      p_ += 8;
+    p_ = rpc::plainStringEnd(p_, end_); // as TextTape::string reads strings
+    if (p_ == end_ || *p_ != '"') {
+      return std::nullopt;
     }
-    for (; p_ != end_; ++p_) {
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        const std::string_view s(begin, static_cast<std::size_t>(p_ - begin));
-        ++p_;
-        return s;
-      }
-      if (c < 0x20 || c >= 0x80 || c == '\\') {
-        return std::nullopt;
-      }
-    }
-    return std::nullopt;
+    const std::string_view s(begin, static_cast<std::size_t>(p_ - begin));
+    ++p_;
+    return s;
   }
 
   // An integer of at most 15 digits, no leading zero, no fraction or exponent (the tape's rule),

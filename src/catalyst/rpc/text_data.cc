@@ -1,6 +1,5 @@
 #include "catalyst/rpc/text_data.h"
 
-#include <bit>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -108,43 +107,15 @@ bool TextTape::value(std::size_t depth) {
 }
 
 bool TextTape::string(Token& t) {
-  // Locals, not members, in the loops: a store through `t` could alias them otherwise.
   const char* const begin = text_.data() + pos_ + 1; // past the opening quote
-  const char* const end = text_.data() + text_.size();
-  const char* p = begin;
-  // Eight bytes at a time up to the first that is not plain printable ASCII: '"', '\\', a
-  // control character or a byte >= 0x80 (a byte-wise test on one word: exact, no false hits).
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  while (end - p >= 8) {
-    uint64_t w = 0;
-    std::memcpy(&w, p, 8);
-    const uint64_t quote = w ^ (kOnes * '"');
-    const uint64_t backslash = w ^ (kOnes * '\\');
-    const uint64_t special = (((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) |
-                              ((w - kOnes * 0x20) & ~w) | w) &
-                             kHigh;
-    if (special != 0) {
-      // The lowest flagged byte is the first special one (a borrow only flags bytes after a
-      // true hit), so no byte-by-byte search: it ends the string or the string is declined.
-      p += std::countr_zero(special) / 8;
-      break;
-    }
-    p += 8;
+  const char* const p = plainStringEnd(begin, text_.data() + text_.size());
+  if (p == text_.data() + text_.size() || *p != '"') {
+    return false; // escapes, non-ASCII text: the session's parser reads those
   }
-  for (; p != end; ++p) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (c == '"') {
-      t.begin = static_cast<uint32_t>(begin - text_.data());
-      t.length = static_cast<uint32_t>(p - begin);
-      pos_ = static_cast<std::size_t>(p + 1 - text_.data());
-      return true;
-    }
-    if (c < 0x20 || c >= 0x80 || c == '\\') {
-      return false; // escapes and non-ASCII text: the session's parser reads those
-    }
-  }
-  return false;
+  t.begin = static_cast<uint32_t>(begin - text_.data());
+  t.length = static_cast<uint32_t>(p - begin);
+  pos_ = static_cast<std::size_t>(p + 1 - text_.data());
+  return true;
 }
 
 bool TextTape::number(Token& t) {
