@@ -81,12 +81,22 @@ bool AdjRibOut::push(state::UpdateItem&& item) {
     return true;
   }
   if (chunks_.empty() || chunks_.back().size() == chunk_) {
-    chunks_.emplace_back().reserve(chunk_);
+    chunks_.emplace_back().reserve(std::min(chunk_, std::max<std::size_t>(coming_, 1)));
   }
   entry->queued = base_ + (chunks_.size() - 1) * chunk_ + chunks_.back().size();
   chunks_.back().push_back(std::move(item));
   ++queued_;
   return true;
+}
+
+std::size_t AdjRibOut::pushAll(std::vector<state::UpdateItem>&& items) {
+  std::size_t queued = 0;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    coming_ = items.size() - i;
+    queued += push(std::move(items[i])) ? 1 : 0;
+  }
+  coming_ = 0;
+  return queued;
 }
 
 void AdjRibOut::popChunk() {

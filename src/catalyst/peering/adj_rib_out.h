@@ -32,6 +32,9 @@ public:
   // sent. Returns false when dropped.
   bool push(state::UpdateItem&& item);
   bool push(const state::UpdateItem& item) { return push(state::UpdateItem(item)); }
+  // push() for each of `items` in order; a chunk it starts has room for the items to come (a
+  // lone change does not reserve a whole batch). Returns how many were queued.
+  std::size_t pushAll(std::vector<state::UpdateItem>&& items);
 
   bool empty() const { return queued_ == 0; }
   std::size_t queued() const { return queued_; }
@@ -91,6 +94,7 @@ private:
   std::size_t head_ = 0; // the index in the front chunk of the next item to send
   std::size_t queued_ = 0;
   std::size_t sent_withdrawals_ = 0; // since the last sweep
+  std::size_t coming_ = 0;           // items pushAll() has still to push, this one included
   uint64_t suppressed_ = 0;
 };
 

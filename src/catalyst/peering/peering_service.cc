@@ -581,9 +581,7 @@ public:
   }
 
   void queue(std::vector<state::UpdateItem> items) {
-    for (state::UpdateItem& item : items) {
-      rib_out_.push(std::move(item));
-    }
+    rib_out_.pushAll(std::move(items));
     if (out_ == Out::Up && !flush_posted_) {
       // Sent at the end of this turn of the loop: a burst of changes leaves as one update.
       flush_posted_ = true;

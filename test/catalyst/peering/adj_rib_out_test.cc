@@ -228,6 +228,19 @@ TEST(AdjRibOutTest, RandomPushesAndTakesMatchAPlainModel) {
   }
 }
 
+TEST(AdjRibOutTest, PushAllQueuesInOrderAndSaysHowMany) {
+  AdjRibOut out(4);
+  std::vector<UpdateItem> batch;
+  for (int i = 0; i < 6; ++i) {
+    batch.push_back(add("r" + std::to_string(i)));
+  }
+  batch.push_back(add("r0")); // the same again: changes nothing
+  EXPECT_EQ(out.pushAll(std::move(batch)), 6u);
+  EXPECT_EQ(out.pushAll({withdraw("r5"), add("late")}), 2u);
+  EXPECT_EQ(names(out.take(10)),
+            (std::vector<std::string>{"+r0", "+r1", "+r2", "+r3", "+r4", "-r5", "+late"}));
+}
+
 TEST(AdjRibOutTest, ClearForgetsWhatThePeerHad) {
   AdjRibOut out;
   out.push(add("books"));
