@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 
+#include "catalyst/peering/route_fields.h"
 #include "catalyst/peering/wire.h"
 
 namespace catalyst::peering {
@@ -202,71 +203,70 @@ bool strings(Reader& r, std::vector<std::string>& out, std::size_t max) {
   });
 }
 
-// The members of a route record, in kRouteFields' order (wire.cc).
-constexpr std::array<std::string_view, 10> kRouteMembers{
-    "name",      "endpoint",     "protocol",     "region",         "tags",
-    "envoyPort", "envoyAddress", "healthStatus", "responseTimeMs", "lastChecked"};
-constexpr uint32_t kName = 1U << 0;
-constexpr uint32_t kProtocol = 1U << 2;
+// The bit of `field` in readRoute()'s `present` and `seen`.
+constexpr uint32_t bit(RouteField field) { return 1U << static_cast<int>(field); }
 
-// The index of `key` in kRouteMembers, or -1: by its length first, then one comparison.
-int routeMember(std::string_view key) {
-  auto is = [key](int i) { return key == kRouteMembers[static_cast<std::size_t>(i)] ? i : -1; };
+// The route member named `key`, or Count: by its length first, then one comparison.
+RouteField routeMember(std::string_view key) {
+  auto is = [key](RouteField f) {
+    return key == kRouteFields[static_cast<std::size_t>(f)] ? f : RouteField::Count;
+  };
   switch (key.size()) {
   case 4:
-    return key[0] == 'n' ? is(0) : is(4);
+    return key[0] == 'n' ? is(RouteField::Name) : is(RouteField::Tags);
   case 6:
-    return is(3);
+    return is(RouteField::Region);
   case 8:
-    return key[0] == 'e' ? is(1) : is(2);
+    return key[0] == 'e' ? is(RouteField::Endpoint) : is(RouteField::Protocol);
   case 9:
-    return is(5);
+    return is(RouteField::EnvoyPort);
   case 11:
-    return is(9);
+    return is(RouteField::LastChecked);
   case 12:
-    return key[0] == 'e' ? is(6) : is(7);
+    return key[0] == 'e' ? is(RouteField::EnvoyAddress) : is(RouteField::HealthStatus);
   case 14:
-    return is(8);
+    return is(RouteField::ResponseTimeMs);
   default:
-    return -1;
+    return RouteField::Count;
   }
 }
 
-// A route record; `present` gets bit i for each member kRouteMembers[i] it has (a member whose
+// A route record; `present` gets bit(f) for each member f it has (a member whose
 // value is `["undefined"]`, as the reference sends unset ones, is absent, as the general reader
 // takes it).
 bool readRoute(Reader& r, state::Route& route, uint32_t& present) {
   uint32_t seen = 0;
   const bool read = object(r, [&](std::string_view key) {
-    const int member = routeMember(key);
-    if (member < 0 || !first(seen, member)) {
+    const RouteField member = routeMember(key);
+    if (member == RouteField::Count || (seen & bit(member)) != 0) {
       return false; // other members and repeats: the general reader's
     }
+    seen |= bit(member);
     if (r.undefined()) {
       return true;
     }
-    present |= 1U << member;
+    present |= bit(member);
     switch (member) {
-    case 0: {
+    case RouteField::Name: {
       const auto s = r.string();
       return s && (route.name.assign(*s), true);
     }
-    case 1: {
+    case RouteField::Endpoint: {
       const auto s = r.string();
       return s && (route.endpoint.emplace(*s), true);
     }
-    case 2: {
+    case RouteField::Protocol: {
       const auto s = r.string();
       const std::optional<state::Protocol> p = s ? state::parseProtocol(*s) : std::nullopt;
       return p && (route.protocol = *p, true);
     }
-    case 3: {
+    case RouteField::Region: {
       const auto s = r.string();
       return s && (route.region = *s, true);
     }
-    case 4:
+    case RouteField::Tags:
       return strings(r, route.tags, state::kMaxTags);
-    case 5: {
+    case RouteField::EnvoyPort: {
       const auto port = r.integer();
       if (!port || *port < 0 || *port > std::numeric_limits<uint16_t>::max()) {
         return false;
@@ -274,29 +274,32 @@ bool readRoute(Reader& r, state::Route& route, uint32_t& present) {
       route.envoy_port = static_cast<uint16_t>(*port);
       return true;
     }
-    case 6: {
+    case RouteField::EnvoyAddress: {
       const auto s = r.string();
       return s && (route.envoy_address.emplace(*s), true);
     }
-    case 7: {
+    case RouteField::HealthStatus: {
       const auto s = r.string();
       route.health_status = s ? state::parseHealthStatus(*s) : std::nullopt;
       return route.health_status.has_value();
     }
-    case 8: {
+    case RouteField::ResponseTimeMs: {
       if (r.word("null")) {
         return true; // "not measured", as the general reader takes it
       }
       const auto ms = r.integer();
       return ms && (route.response_time_ms = *ms, true);
     }
-    default: {
+    case RouteField::LastChecked: {
       const auto s = r.string();
       return s && (route.last_checked = *s, true);
     }
+    case RouteField::Count:
+      break;
     }
+    return false; // not reached: Count was declined above
   });
-  return read && (present & kName) != 0 && state::validateRoute(route).has_value();
+  return read && (present & bit(RouteField::Name)) != 0 && state::validateRoute(route).has_value();
 }
 
 bool readItem(Reader& r, state::UpdateItem& item, const state::NodePath* previous) {
@@ -343,7 +346,7 @@ bool readItem(Reader& r, state::UpdateItem& item, const state::NodePath* previou
   if (*action == "add") {
     item.action = state::UpdateItem::Action::Add;
     // An added route's record is whole (a removal's needs only its name).
-    return (route_present & kProtocol) != 0;
+    return (route_present & bit(RouteField::Protocol)) != 0;
   }
   item.action = state::UpdateItem::Action::Remove;
   return true;

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "catalyst/peering/route_fields.h"
 #include "catalyst/rpc/json_writer.h"
 
 namespace catalyst::peering {
@@ -283,25 +284,6 @@ template <class Node> Result<double> numberAt(const Node& value, const FieldPath
   }
   return *d;
 }
-
-enum class RouteField {
-  Name,
-  Endpoint,
-  Protocol,
-  Region,
-  Tags,
-  EnvoyPort,
-  EnvoyAddress,
-  HealthStatus,
-  ResponseTimeMs,
-  LastChecked,
-  Count,
-};
-
-constexpr std::array<std::string_view, static_cast<std::size_t>(RouteField::Count)> kRouteFields{
-    "name",      "endpoint",     "protocol",     "region",         "tags",
-    "envoyPort", "envoyAddress", "healthStatus", "responseTimeMs", "lastChecked",
-};
 
 enum class RouteNeeds { FullRecord, NameOnly };
 
