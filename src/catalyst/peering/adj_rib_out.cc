@@ -50,31 +50,60 @@ uint64_t digest(const state::UpdateItem& item) {
   return h;
 }
 
+uint32_t AdjRibOut::Store::push(Entry&& e) {
+  if (size_ % kBlock == 0 && size_ / kBlock == blocks_.size()) {
+    blocks_.push_back(std::make_unique<Entry[]>(kBlock));
+  }
+  (*this)[size_] = std::move(e);
+  return static_cast<uint32_t>(size_++);
+}
+
+AdjRibOut::Entry* AdjRibOut::find(const Probe& probe) {
+  auto it = index_.find(probe);
+  return it == index_.end() ? nullptr : &(*store_)[it->index];
+}
+
+AdjRibOut::Entry& AdjRibOut::insert(const Probe& probe) {
+  Entry e;
+  e.key = state::RouteKey{std::string(probe.key.name), std::string(probe.key.origin_node)};
+  e.hash = probe.hash;
+  const uint32_t index = store_->push(std::move(e));
+  index_.insert(Slot{index, probe.hash});
+  return (*store_)[index];
+}
+
 bool AdjRibOut::push(state::UpdateItem&& item) {
+  const uint32_t hash = hashOf(item);
+  return push(std::move(item), hash);
+}
+
+bool AdjRibOut::push(state::UpdateItem&& item, uint32_t hash) {
+  const Probe probe{state::RouteKeyView{item.route.name, item.origin_node}, hash};
   Entry* entry = nullptr;
   if (item.action == state::UpdateItem::Action::Add) {
     const uint64_t d = digest(item);
-    auto [it, inserted] = entries_.try_emplace(state::RouteKey{item.route.name, item.origin_node});
-    Entry& e = it->second;
-    if (e.advertised && e.digest == d) {
+    Entry* e = find(probe);
+    if (e == nullptr) {
+      e = &insert(probe);
+    } else if (e->advertised && e->digest == d) {
       ++suppressed_;
       return false;
     }
-    if (!e.advertised) {
-      e.advertised = true;
+    if (!e->advertised) {
+      e->advertised = true;
       ++advertised_;
     }
-    e.digest = d;
-    entry = &e;
+    e->digest = d;
+    entry = e;
   } else {
-    auto it = entries_.find(state::RouteKey{item.route.name, item.origin_node});
-    if (it == entries_.end() || !it->second.advertised) {
+    Entry* e = find(probe);
+    if (e == nullptr || !e->advertised) {
       ++suppressed_;
       return false;
     }
-    it->second.advertised = false;
+    e->advertised = false;
     --advertised_;
-    entry = &it->second;
+    entry = e;
   }
   if (entry->queued >= head()) {
     at(entry->queued) = std::move(item); // the latest word on this route, in its old place
@@ -90,10 +119,29 @@ bool AdjRibOut::push(state::UpdateItem&& item) {
 }
 
 std::size_t AdjRibOut::pushAll(std::vector<state::UpdateItem>&& items) {
+  // The entries of routes already known are scattered over the store (a withdrawal of a whole
+  // table comes in another order than the table went out): each is prefetched a few items
+  // ahead, found through the index by its hash alone.
+  constexpr std::size_t kAhead = 8;
+  std::vector<uint32_t> hashes(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    hashes[i] = hashOf(items[i]);
+  }
+  auto prefetch = [&](std::size_t i) {
+    if (i < items.size()) {
+      if (auto it = index_.find(HashProbe{hashes[i]}); it != index_.end()) {
+        __builtin_prefetch(&(*store_)[it->index]);
+      }
+    }
+  };
+  for (std::size_t i = 0; i < std::min(kAhead, items.size()); ++i) {
+    prefetch(i);
+  }
   std::size_t queued = 0;
   for (std::size_t i = 0; i < items.size(); ++i) {
+    prefetch(i + kAhead);
     coming_ = items.size() - i;
-    queued += push(std::move(items[i])) ? 1 : 0;
+    queued += push(std::move(items[i]), hashes[i]) ? 1 : 0;
   }
   coming_ = 0;
   return queued;
@@ -137,22 +185,37 @@ std::vector<state::UpdateItem> AdjRibOut::take(std::size_t max) {
   // Withdrawn routes are forgotten in sweeps rather than by a lookup per sent withdrawal. A
   // sweep waits for as many sent withdrawals as half the table, so it costs O(1) per
   // withdrawal and the table holds at most about twice what it must.
-  if (sent_withdrawals_ >= std::max<std::size_t>(1024, entries_.size() / 2)) {
+  if (sent_withdrawals_ >= std::max<std::size_t>(1024, store_->size() / 2)) {
     sweep();
   }
   return out;
 }
 
 void AdjRibOut::sweep() {
+  // The entries kept move down in place, in their order; the index is made anew for them.
   const uint64_t h = head();
-  boost::unordered::erase_if(entries_, [h](const Entries::value_type& kv) {
-    return !kv.second.advertised && kv.second.queued < h;
-  });
+  Store& store = *store_;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < store.size(); ++i) {
+    Entry& e = store[i];
+    if (e.advertised || e.queued >= h) {
+      if (i != kept) {
+        store[kept] = std::move(e);
+      }
+      ++kept;
+    }
+  }
+  store.truncate(kept);
+  index_.clear();
+  for (std::size_t i = 0; i < kept; ++i) {
+    index_.insert(Slot{static_cast<uint32_t>(i), store[i].hash});
+  }
   sent_withdrawals_ = 0;
 }
 
 void AdjRibOut::clear() {
-  entries_.clear();
+  index_.clear();
+  store_->clear();
   advertised_ = 0;
   base_ += chunks_.size() * chunk_;
   chunks_.clear();
