@@ -131,7 +131,7 @@ void BM_AdjRibOutAdvertise(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_AdjRibOutAdvertise)->Arg(100000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AdjRibOutAdvertise)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond);
 
 // range(0) advertised routes withdrawn, in another order than they came (a relay withdraws a
 // peer's routes in the order of its Loc-RIB's table).
@@ -166,7 +166,7 @@ void BM_AdjRibOutWithdraw(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_AdjRibOutWithdraw)->Arg(100000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AdjRibOutWithdraw)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond);
 
 } // namespace
 } // namespace catalyst::peering
