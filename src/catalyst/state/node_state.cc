@@ -55,6 +55,69 @@ NodeState::Paths::const_iterator lowerBound(const NodeState::Paths& paths,
 
 } // namespace
 
+NodeState::LearnedRoutes::LearnedRoutes(const LearnedRoutes& other) {
+  slots_.reserve(other.size());
+  for (const Slot& s : other.slots_) {
+    slots_.insert(Slot{std::make_unique<LearnedRoute>(*s.record), s.hash});
+  }
+}
+
+NodeState::LearnedRoutes& NodeState::LearnedRoutes::operator=(const LearnedRoutes& other) {
+  if (this != &other) {
+    *this = LearnedRoutes(other);
+  }
+  return *this;
+}
+
+NodeState::LearnedRoutes::const_iterator NodeState::LearnedRoutes::begin() const {
+  return const_iterator(slots_.begin());
+}
+
+NodeState::LearnedRoutes::const_iterator NodeState::LearnedRoutes::end() const {
+  return const_iterator(slots_.end());
+}
+
+NodeState::LearnedRoutes::const_iterator
+NodeState::LearnedRoutes::find(const RouteKeyView& key) const {
+  return const_iterator(slots_.find(Probe{key, hashOf(key)}));
+}
+
+NodeState::LearnedRoutes::const_iterator NodeState::LearnedRoutes::find(const RouteKey& key) const {
+  return find(RouteKeyView{key.name, key.origin_node});
+}
+
+void NodeState::LearnedRoutes::prefetch(std::size_t hash) const {
+  if (auto it = slots_.find(HashProbe{hash}); it != slots_.end()) {
+    __builtin_prefetch(it->record.get());
+  }
+}
+
+NodeState::LearnedRoute& NodeState::LearnedRoutes::operator[](const RouteKeyView& key) {
+  const std::size_t hash = hashOf(key);
+  if (const LearnedRoute* found = findRecord(key, hash)) {
+    return const_cast<LearnedRoute&>(*found); // records are ours; the const is the caller's
+  }
+  auto record = std::make_unique<LearnedRoute>();
+  record->key = RouteKey{std::string(key.name), std::string(key.origin_node)};
+  LearnedRoute& made = *record;
+  slots_.insert(Slot{std::move(record), hash});
+  return made;
+}
+
+bool operator==(const NodeState::LearnedRoutes& a, const NodeState::LearnedRoutes& b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (const NodeState::LearnedRoutes::Slot& s : a.slots_) {
+    const NodeState::LearnedRoute* other =
+        b.findRecord(RouteKeyView{s.record->key.name, s.record->key.origin_node}, s.hash);
+    if (other == nullptr || !(*other == *s.record)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 const LearnedPath* NodeState::LearnedRoute::path(const std::string& peer) const {
   auto it = lowerBound(paths, peer);
   return it != paths.end() && it->peer == peer ? &*it : nullptr;
@@ -128,13 +191,11 @@ std::vector<RouteKey> NodeState::keysFrom(const std::string& peer) const {
 }
 
 const NodeState::LearnedRoute* NodeState::findLearned(const RouteKey& key) const {
-  auto it = learned_.find(key);
-  return it == learned_.end() ? nullptr : &*it->second;
+  return findLearned(RouteKeyView{key.name, key.origin_node});
 }
 
 const NodeState::LearnedRoute* NodeState::findLearned(const RouteKeyView& key) const {
-  auto it = learned_.find(key);
-  return it == learned_.end() ? nullptr : &*it->second;
+  return learned_.findRecord(key, LearnedRoutes::hashOf(key));
 }
 
 std::optional<uint16_t> NodeState::portFor(const RouteKey& key) const {
@@ -222,7 +283,7 @@ bool NodeState::applyOne(const DeltaOp& o) {
         } else if constexpr (std::is_same_v<T, op::RemoveService>) {
           return services_.erase(v.name) > 0;
         } else if constexpr (std::is_same_v<T, op::UpsertPath>) {
-          LearnedRoute& route = *learned_[v.path.key()];
+          LearnedRoute& route = learned_[RouteKeyView{v.path.route.name, v.path.origin_node}];
           Paths& paths = route.paths;
           auto at = lowerBound(paths, v.path.peer);
           const auto index = static_cast<int32_t>(at - paths.begin());
@@ -237,11 +298,12 @@ bool NodeState::applyOne(const DeltaOp& o) {
           }
           return true;
         } else if constexpr (std::is_same_v<T, op::RemovePath>) {
-          auto it = learned_.find(v.key);
-          if (it == learned_.end()) {
+          const RouteKeyView key{v.key.name, v.key.origin_node};
+          LearnedRoute* route = learned_.findMutable(key);
+          if (route == nullptr) {
             return false;
           }
-          Paths& paths = it->second->paths;
+          Paths& paths = route->paths;
           auto at = lowerBound(paths, v.peer);
           if (at == paths.end() || at->peer != v.peer) {
             return false;
@@ -249,39 +311,40 @@ bool NodeState::applyOne(const DeltaOp& o) {
           const auto index = static_cast<int32_t>(at - paths.begin());
           paths.erase(at);
           --path_count_;
-          int32_t& best = it->second->best;
+          int32_t& best = route->best;
           if (best == index) {
             best = LearnedRoute::kBestGone;
           } else if (best > index) {
             --best;
           }
           // The entry stays while the Loc-RIB still names a neighbour; ClearBest removes it.
-          if (paths.empty() && !it->second->hasBest()) {
-            learned_.erase(it);
+          if (paths.empty() && !route->hasBest()) {
+            learned_.erase(key);
           }
           return true;
         } else if constexpr (std::is_same_v<T, op::SelectBest>) {
-          auto it = learned_.find(v.key);
-          if (it == learned_.end() || it->second->path(v.peer) == nullptr) {
+          LearnedRoute* route = learned_.findMutable(RouteKeyView{v.key.name, v.key.origin_node});
+          if (route == nullptr || route->path(v.peer) == nullptr) {
             return false;
           }
-          if (!it->second->hasBest()) {
+          if (!route->hasBest()) {
             ++best_count_;
           }
-          const Paths& paths = it->second->paths;
-          it->second->best = static_cast<int32_t>(lowerBound(paths, v.peer) - paths.begin());
-          allocateLearnedPort(*it->second);
+          const Paths& paths = route->paths;
+          route->best = static_cast<int32_t>(lowerBound(paths, v.peer) - paths.begin());
+          allocateLearnedPort(*route);
           return true;
         } else if constexpr (std::is_same_v<T, op::ClearBest>) {
-          auto it = learned_.find(v.key);
-          if (it == learned_.end() || !it->second->hasBest()) {
+          const RouteKeyView key{v.key.name, v.key.origin_node};
+          LearnedRoute* route = learned_.findMutable(key);
+          if (route == nullptr || !route->hasBest()) {
             return false;
           }
-          it->second->best = LearnedRoute::kNoBest;
+          route->best = LearnedRoute::kNoBest;
           --best_count_;
-          releaseLearnedPort(*it->second);
-          if (it->second->paths.empty()) {
-            learned_.erase(it);
+          releaseLearnedPort(*route);
+          if (route->paths.empty()) {
+            learned_.erase(key);
           }
           return true;
         }

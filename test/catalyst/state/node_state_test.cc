@@ -1,3 +1,6 @@
+#include <set>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "catalyst/state/node_state.h"
@@ -56,6 +59,50 @@ TEST(NodeStateTest, UpsertReplacesAndEqualityIsByValue) {
   EXPECT_NE(a, b);
   EXPECT_EQ(b.findLocalRoute("books")->route.endpoint, "http://10.0.0.1:1");
   EXPECT_EQ(b.localRoutes().size(), 1u);
+}
+
+// The learned-route table: copies are deep, equality is by value whatever the order of
+// insertion, and a walk gives every route once with its own key.
+TEST(NodeStateTest, LearnedTableCopiesAreDeepAndCompareByValue) {
+  StateBuilder forward("node-c");
+  StateBuilder backward("node-c");
+  forward.withPeer(peer("node-a"));
+  backward.withPeer(peer("node-a"));
+  constexpr int kRoutes = 300; // a few growths of the table
+  for (int i = 0; i < kRoutes; ++i) {
+    forward.withPath(path("node-a", "svc-" + std::to_string(i), {}));
+    backward.withPath(path("node-a", "svc-" + std::to_string(kRoutes - 1 - i), {}));
+  }
+  const NodeState a = forward.build();
+  NodeState b = backward.build();
+  EXPECT_EQ(a.learned(), b.learned());
+  EXPECT_EQ(a, b);
+
+  std::set<std::string> names;
+  for (const auto& [key, route] : a.learned()) {
+    ASSERT_EQ(route->key, key);
+    ASSERT_EQ(a.findLearned(key), route);
+    ASSERT_EQ(route->bestPath()->route.name, key.name);
+    names.insert(key.name);
+  }
+  EXPECT_EQ(names.size(), static_cast<std::size_t>(kRoutes));
+
+  NodeState copy = b; // then b changes: the copy must not
+  const RouteKey key{"svc-7", "node-a"};
+  const NodeState::LearnedRoute* before = b.findLearned(key);
+  EXPECT_EQ(b.apply(delta({op::RemovePath{"node-a", key}, op::ClearBest{key}})), 0u);
+  EXPECT_EQ(b.findLearned(key), nullptr);
+  ASSERT_NE(copy.findLearned(key), nullptr);
+  EXPECT_NE(copy.findLearned(key), before) << "a copy shares a record";
+  EXPECT_EQ(copy.learned(), a.learned());
+  EXPECT_NE(copy.learned(), b.learned());
+  EXPECT_NE(copy, b);
+
+  // Same keys, one record different: not equal.
+  NodeState c = a;
+  EXPECT_EQ(c.apply(delta({op::UpsertPath{path("node-a", "svc-9", {}, /*stale=*/true)}})), 0u);
+  EXPECT_EQ(c.learned().size(), a.learned().size());
+  EXPECT_NE(c.learned(), a.learned());
 }
 
 } // namespace
