@@ -84,12 +84,74 @@ public:
   // moves 16 bytes per route and reads no record, and records keep their address. Iterating
   // gives {key, record} pairs, as a map would.
   class LearnedRoutes {
+  private:
+    struct Slot {
+      std::unique_ptr<LearnedRoute> record;
+      std::size_t hash;
+    };
+    struct HashProbe {
+      std::size_t hash;
+    };
+    struct Probe {
+      RouteKeyView key;
+      std::size_t hash;
+    };
+    struct SlotHash {
+      using is_avalanching = void; // RouteKeyHash mixes every bit
+      using is_transparent = void;
+      std::size_t operator()(const Slot& s) const noexcept { return s.hash; }
+      std::size_t operator()(const Probe& p) const noexcept { return p.hash; }
+      std::size_t operator()(const HashProbe& p) const noexcept { return p.hash; }
+    };
+    struct SlotEqual {
+      using is_transparent = void;
+      bool operator()(const Slot& a, const Slot& b) const noexcept { return a.record == b.record; }
+      bool operator()(const Probe& p, const Slot& s) const noexcept {
+        return p.hash == s.hash && s.record->key.name == p.key.name &&
+               s.record->key.origin_node == p.key.origin_node;
+      }
+      bool operator()(const Slot& s, const Probe& p) const noexcept { return (*this)(p, s); }
+      bool operator()(const HashProbe& p, const Slot& s) const noexcept { return p.hash == s.hash; }
+      bool operator()(const Slot& s, const HashProbe& p) const noexcept { return p.hash == s.hash; }
+    };
+    using Slots = boost::unordered_flat_set<Slot, SlotHash, SlotEqual>;
+
   public:
     struct Entry {
       const RouteKey& first;
       const LearnedRoute* second;
     };
-    class const_iterator;
+    class const_iterator {
+    public:
+      using value_type = Entry;
+      using difference_type = std::ptrdiff_t;
+      using iterator_category = std::forward_iterator_tag;
+
+      const_iterator() = default;
+      Entry operator*() const { return Entry{it_->record->key, it_->record.get()}; }
+      struct Arrow {
+        Entry entry;
+        const Entry* operator->() const { return &entry; }
+      };
+      Arrow operator->() const { return Arrow{**this}; }
+      const_iterator& operator++() {
+        ++it_;
+        return *this;
+      }
+      const_iterator operator++(int) {
+        const_iterator before = *this;
+        ++it_;
+        return before;
+      }
+      friend bool operator==(const const_iterator& a, const const_iterator& b) {
+        return a.it_ == b.it_;
+      }
+
+    private:
+      friend class LearnedRoutes;
+      explicit const_iterator(Slots::const_iterator it) : it_(it) {}
+      Slots::const_iterator it_;
+    };
 
     LearnedRoutes() = default;
     LearnedRoutes(const LearnedRoutes& other);
@@ -128,70 +190,7 @@ public:
     }
     void erase(const RouteKeyView& key) { slots_.erase(Probe{key, hashOf(key)}); }
 
-    struct Slot {
-      std::unique_ptr<LearnedRoute> record;
-      std::size_t hash;
-    };
-    struct HashProbe {
-      std::size_t hash;
-    };
-    struct Probe {
-      RouteKeyView key;
-      std::size_t hash;
-    };
-    struct SlotHash {
-      using is_avalanching = void; // RouteKeyHash mixes every bit
-      using is_transparent = void;
-      std::size_t operator()(const Slot& s) const noexcept { return s.hash; }
-      std::size_t operator()(const Probe& p) const noexcept { return p.hash; }
-      std::size_t operator()(const HashProbe& p) const noexcept { return p.hash; }
-    };
-    struct SlotEqual {
-      using is_transparent = void;
-      bool operator()(const Slot& a, const Slot& b) const noexcept { return a.record == b.record; }
-      bool operator()(const Probe& p, const Slot& s) const noexcept {
-        return p.hash == s.hash && s.record->key.name == p.key.name &&
-               s.record->key.origin_node == p.key.origin_node;
-      }
-      bool operator()(const Slot& s, const Probe& p) const noexcept { return (*this)(p, s); }
-      bool operator()(const HashProbe& p, const Slot& s) const noexcept { return p.hash == s.hash; }
-      bool operator()(const Slot& s, const HashProbe& p) const noexcept { return p.hash == s.hash; }
-    };
-    using Slots = boost::unordered_flat_set<Slot, SlotHash, SlotEqual>;
-
     Slots slots_;
-  };
-
-  class LearnedRoutes::const_iterator {
-  public:
-    using value_type = Entry;
-    using difference_type = std::ptrdiff_t;
-    using iterator_category = std::forward_iterator_tag;
-
-    const_iterator() = default;
-    Entry operator*() const { return Entry{it_->record->key, it_->record.get()}; }
-    struct Arrow {
-      Entry entry;
-      const Entry* operator->() const { return &entry; }
-    };
-    Arrow operator->() const { return Arrow{**this}; }
-    const_iterator& operator++() {
-      ++it_;
-      return *this;
-    }
-    const_iterator operator++(int) {
-      const_iterator before = *this;
-      ++it_;
-      return before;
-    }
-    friend bool operator==(const const_iterator& a, const const_iterator& b) {
-      return a.it_ == b.it_;
-    }
-
-  private:
-    friend class LearnedRoutes;
-    explicit const_iterator(Slots::const_iterator it) : it_(it) {}
-    Slots::const_iterator it_;
   };
 
   NodeState() = default;
