@@ -699,7 +699,10 @@ TEST_F(DataPlaneTest, TcpEchoPublishedAtAIsReachedThroughCByteForByte) {
       {"c", fmt::format("127.0.0.1:{}", *at_b)},
       {"b", fmt::format("127.0.0.1:{}", *at_a)},
       {"a", fmt::format("127.0.0.1:{}", echo_service.port())}};
-  for (const auto& [hop, target] : hops) {
+  for (const auto& entry : hops) {
+    const std::string& hop =
+        entry.first; // a lambda may not capture a structured binding (clang 14)
+    const std::string& target = entry.second;
     json::value l;
     EXPECT_TRUE(eventually(
         [&] {

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -41,6 +42,10 @@ struct RemoveService {
 };
 // Adds or replaces the path `path.peer` gave for `path.key()` (Adj-RIB-In).
 struct UpsertPath {
+  UpsertPath() = default;
+  // So the op can be made in place in a delta (emplace_back(std::in_place_type<UpsertPath>,
+  // path)) by compilers without C++20's parenthesized aggregate initialization (clang 14).
+  UpsertPath(LearnedPath p) : path(std::move(p)) {} // NOLINT(google-explicit-constructor)
   LearnedPath path;
   bool operator==(const UpsertPath&) const = default;
 };
