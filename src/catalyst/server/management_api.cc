@@ -451,7 +451,7 @@ rpc::Value ManagementApi::explainRoute(const rpc::Args& args) const {
     if (key.name != n || learned->paths.empty()) {
       continue;
     }
-    const state::LearnedPath* best = s.findBest(key);
+    const state::LearnedPath* best = learned->bestPath();
     rpc::Array candidates;
     for (const state::LearnedPath& path : learned->paths) {
       const std::string& peer = path.peer;

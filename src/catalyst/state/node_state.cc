@@ -92,13 +92,9 @@ void NodeState::LearnedRoutes::prefetch(std::size_t hash) const {
   }
 }
 
-NodeState::LearnedRoute& NodeState::LearnedRoutes::operator[](const RouteKeyView& key) {
-  const std::size_t hash = hashOf(key);
-  if (const LearnedRoute* found = findRecord(key, hash)) {
-    return const_cast<LearnedRoute&>(*found); // records are ours; the const is the caller's
-  }
+NodeState::LearnedRoute& NodeState::LearnedRoutes::add(LearnedPath first, std::size_t hash) {
   auto record = std::make_unique<LearnedRoute>();
-  record->key = RouteKey{std::string(key.name), std::string(key.origin_node)};
+  record->paths.push_back(std::move(first));
   LearnedRoute& made = *record;
   slots_.insert(Slot{std::move(record), hash});
   return made;
@@ -109,13 +105,29 @@ bool operator==(const NodeState::LearnedRoutes& a, const NodeState::LearnedRoute
     return false;
   }
   for (const NodeState::LearnedRoutes::Slot& s : a.slots_) {
-    const NodeState::LearnedRoute* other =
-        b.findRecord(RouteKeyView{s.record->key.name, s.record->key.origin_node}, s.hash);
+    const NodeState::LearnedRoute* other = b.findRecord(s.record->key(), s.hash);
     if (other == nullptr || !(*other == *s.record)) {
       return false;
     }
   }
   return true;
+}
+
+NodeState::LearnedRoute::LearnedRoute(const LearnedRoute& other)
+    : paths(other.paths), best(other.best), port(other.port), has_port(other.has_port),
+      pathless_key(other.pathless_key ? std::make_unique<RouteKey>(*other.pathless_key) : nullptr) {
+}
+
+NodeState::LearnedRoute& NodeState::LearnedRoute::operator=(const LearnedRoute& other) {
+  if (this != &other) {
+    *this = LearnedRoute(other);
+  }
+  return *this;
+}
+
+bool NodeState::LearnedRoute::operator==(const LearnedRoute& other) const {
+  return paths == other.paths && best == other.best && port == other.port &&
+         has_port == other.has_port && key() == other.key();
 }
 
 const LearnedPath* NodeState::LearnedRoute::path(const std::string& peer) const {
@@ -149,7 +161,7 @@ std::vector<RouteKey> NodeState::learnedKeysSorted() const {
   keys.reserve(learned_.size());
   for (const auto& [key, route] : learned_) {
     if (route->hasBest()) {
-      keys.push_back(key);
+      keys.push_back(key.owned());
     }
   }
   std::sort(keys.begin(), keys.end());
@@ -184,7 +196,7 @@ std::vector<RouteKey> NodeState::keysFrom(const std::string& peer) const {
       ++near;
     }
     if (route->path(peer) != nullptr) {
-      keys.push_back(key);
+      keys.push_back(key.owned());
     }
   }
   return keys;
@@ -283,8 +295,15 @@ bool NodeState::applyOne(const DeltaOp& o) {
         } else if constexpr (std::is_same_v<T, op::RemoveService>) {
           return services_.erase(v.name) > 0;
         } else if constexpr (std::is_same_v<T, op::UpsertPath>) {
-          LearnedRoute& route = learned_[RouteKeyView{v.path.route.name, v.path.origin_node}];
-          Paths& paths = route.paths;
+          const RouteKeyView key{v.path.route.name, v.path.origin_node};
+          const std::size_t hash = LearnedRoutes::hashOf(key);
+          LearnedRoute* route = learned_.findMutable(key, hash);
+          if (route == nullptr) {
+            learned_.add(v.path, hash);
+            ++path_count_;
+            return true;
+          }
+          Paths& paths = route->paths;
           auto at = lowerBound(paths, v.path.peer);
           const auto index = static_cast<int32_t>(at - paths.begin());
           if (at != paths.end() && at->peer == v.path.peer) {
@@ -292,10 +311,11 @@ bool NodeState::applyOne(const DeltaOp& o) {
           } else {
             paths.insert(at, v.path);
             ++path_count_;
-            if (route.best >= index) {
-              ++route.best; // the best path moved up one place
+            if (route->best >= index) {
+              ++route->best; // the best path moved up one place
             }
           }
+          route->pathless_key.reset(); // the path holds the key again
           return true;
         } else if constexpr (std::is_same_v<T, op::RemovePath>) {
           const RouteKeyView key{v.key.name, v.key.origin_node};
@@ -309,6 +329,9 @@ bool NodeState::applyOne(const DeltaOp& o) {
             return false;
           }
           const auto index = static_cast<int32_t>(at - paths.begin());
+          if (paths.size() == 1) { // the last path held the key: keep a copy while the route stays
+            route->pathless_key = std::make_unique<RouteKey>(v.key);
+          }
           paths.erase(at);
           --path_count_;
           int32_t& best = route->best;

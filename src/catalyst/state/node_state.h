@@ -72,9 +72,28 @@ public:
     std::optional<uint16_t> allocatedPort() const {
       return has_port ? std::optional<uint16_t>(port) : std::nullopt;
     }
-    bool operator==(const LearnedRoute&) const = default;
+    // The route's key: its first path's name and origin, or, while it has no path (from the
+    // removal of its last path to the decision that follows, within one delta), a copy kept
+    // for that time. So a route costs no key of its own (64 bytes).
+    RouteKeyView key() const {
+      if (pathless_key) {
+        return RouteKeyView{pathless_key->name, pathless_key->origin_node};
+      }
+      const LearnedPath& first = paths.front();
+      return RouteKeyView{first.route.name, first.origin_node};
+    }
 
-    RouteKey key; // the table's key, kept here so the table's slots stay small
+    LearnedRoute() = default;
+    LearnedRoute(const LearnedRoute& other);
+    LearnedRoute& operator=(const LearnedRoute& other);
+    LearnedRoute(LearnedRoute&&) noexcept = default;
+    LearnedRoute& operator=(LearnedRoute&&) noexcept = default;
+    ~LearnedRoute() = default;
+    bool operator==(const LearnedRoute& other) const;
+
+  private:
+    friend class NodeState;
+    std::unique_ptr<RouteKey> pathless_key; // see key()
   };
 
   // The learned routes by key: open addressing (a lookup probes one metadata group and one
@@ -107,8 +126,7 @@ public:
       using is_transparent = void;
       bool operator()(const Slot& a, const Slot& b) const noexcept { return a.record == b.record; }
       bool operator()(const Probe& p, const Slot& s) const noexcept {
-        return p.hash == s.hash && s.record->key.name == p.key.name &&
-               s.record->key.origin_node == p.key.origin_node;
+        return p.hash == s.hash && s.record->key() == p.key;
       }
       bool operator()(const Slot& s, const Probe& p) const noexcept { return (*this)(p, s); }
       bool operator()(const HashProbe& p, const Slot& s) const noexcept { return p.hash == s.hash; }
@@ -118,7 +136,7 @@ public:
 
   public:
     struct Entry {
-      const RouteKey& first;
+      RouteKeyView first;
       const LearnedRoute* second;
     };
     class const_iterator {
@@ -128,7 +146,7 @@ public:
       using iterator_category = std::forward_iterator_tag;
 
       const_iterator() = default;
-      Entry operator*() const { return Entry{it_->record->key, it_->record.get()}; }
+      Entry operator*() const { return Entry{it_->record->key(), it_->record.get()}; }
       struct Arrow {
         Entry entry;
         const Entry* operator->() const { return &entry; }
@@ -183,11 +201,12 @@ public:
   private:
     friend class NodeState; // the only writer (apply())
 
-    // The record for `key`, made (empty) if there is none.
-    LearnedRoute& operator[](const RouteKeyView& key);
-    LearnedRoute* findMutable(const RouteKeyView& key) {
-      return const_cast<LearnedRoute*>(findRecord(key, hashOf(key)));
+    // A new record (for a key not in the table) holding `first` as its only path.
+    LearnedRoute& add(LearnedPath first, std::size_t hash);
+    LearnedRoute* findMutable(const RouteKeyView& key, std::size_t hash) {
+      return const_cast<LearnedRoute*>(findRecord(key, hash));
     }
+    LearnedRoute* findMutable(const RouteKeyView& key) { return findMutable(key, hashOf(key)); }
     void erase(const RouteKeyView& key) { slots_.erase(Probe{key, hashOf(key)}); }
 
     Slots slots_;

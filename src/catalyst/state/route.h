@@ -69,6 +69,12 @@ struct RouteKey {
 struct RouteKeyView {
   std::string_view name;
   std::string_view origin_node;
+
+  RouteKey owned() const { return RouteKey{std::string(name), std::string(origin_node)}; }
+  bool operator==(const RouteKeyView&) const = default;
+  friend bool operator==(const RouteKeyView& v, const RouteKey& k) {
+    return v.name == k.name && v.origin_node == k.origin_node;
+  }
 };
 
 // Hashes both strings with common/hash.h (a RouteKey is hashed several times per route on

@@ -210,21 +210,22 @@ std::string locRibProblem(const state::NodeState& s) {
   }
   for (const auto& [key, entry] : s.learned()) {
     if (entry->paths.empty()) {
-      return "a learned route without paths: " + key.name;
+      return "a learned route without paths: " + std::string(key.name);
     }
     const state::LearnedPath* best = nullptr;
     for (const state::LearnedPath& path : entry->paths) {
       if (std::find(path.node_path.begin(), path.node_path.end(), s.self().name) !=
           path.node_path.end()) {
-        return "a stored path contains this node: " + key.name;
+        return "a stored path contains this node: " + std::string(key.name);
       }
       if (best == nullptr || state::preferredOver(path, *best)) {
         best = &path;
       }
     }
-    const state::LearnedPath* chosen = s.findBest(key);
+    const state::LearnedPath* chosen = s.findBest(key.owned());
     if (chosen == nullptr || chosen->peer != best->peer) {
-      return "Loc-RIB for " + key.name + "@" + key.origin_node + " is not the best candidate";
+      return "Loc-RIB for " + std::string(key.name) + "@" + std::string(key.origin_node) +
+             " is not the best candidate";
     }
   }
   return {};

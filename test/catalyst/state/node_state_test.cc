@@ -61,6 +61,47 @@ TEST(NodeStateTest, UpsertReplacesAndEqualityIsByValue) {
   EXPECT_EQ(b.localRoutes().size(), 1u);
 }
 
+// A route whose last path is removed keeps its entry (and key) until its decision: a lookup by
+// key finds it, a copy of the state has it, and a path coming back or the ClearBest ends it.
+TEST(NodeStateTest, ARouteWithoutPathsKeepsItsKeyUntilItsDecision) {
+  NodeState s = StateBuilder("node-c")
+                    .withPeer(peer("node-a"))
+                    .withPath(path("node-a", "books", {}))
+                    .withPath(path("node-a", "films", {}))
+                    .build();
+  const RouteKey books{"books", "node-a"};
+  EXPECT_EQ(s.apply(delta({op::RemovePath{"node-a", books}})), 0u);
+  const NodeState::LearnedRoute* left = s.findLearned(books);
+  ASSERT_NE(left, nullptr);
+  EXPECT_TRUE(left->paths.empty());
+  EXPECT_TRUE(left->key() == books);
+  const NodeState copy = s;
+  EXPECT_EQ(copy, s);
+  ASSERT_NE(copy.findLearned(books), nullptr);
+  EXPECT_TRUE(copy.findLearned(books)->key() == books);
+  std::size_t seen = 0;
+  for (const auto& [key, route] : s.learned()) {
+    seen += key == books ? 1 : 0;
+  }
+  EXPECT_EQ(seen, 1u);
+
+  // The path comes back before the decision: the route is whole again.
+  EXPECT_EQ(s.apply(delta(
+                {op::UpsertPath{path("node-a", "books", {})}, op::SelectBest{books, "node-a"}})),
+            0u);
+  ASSERT_NE(s.findBest(books), nullptr);
+  EXPECT_TRUE(s.findLearned(books)->key() == books);
+  EXPECT_NE(copy, s);
+
+  // Gone for good: removed with its decision, found no more, the other route untouched.
+  EXPECT_EQ(s.apply(delta({op::RemovePath{"node-a", books}, op::ClearBest{books}})), 0u);
+  EXPECT_EQ(s.findLearned(books), nullptr);
+  EXPECT_EQ(s.learned().size(), 1u);
+  ASSERT_NE(s.findBest({"films", "node-a"}), nullptr);
+  EXPECT_EQ(s.bestCount(), 1u);
+  EXPECT_EQ(s.pathCount(), 1u);
+}
+
 // The learned-route table: copies are deep, equality is by value whatever the order of
 // insertion, and a walk gives every route once with its own key.
 TEST(NodeStateTest, LearnedTableCopiesAreDeepAndCompareByValue) {
@@ -80,10 +121,10 @@ TEST(NodeStateTest, LearnedTableCopiesAreDeepAndCompareByValue) {
 
   std::set<std::string> names;
   for (const auto& [key, route] : a.learned()) {
-    ASSERT_EQ(route->key, key);
+    ASSERT_TRUE(route->key() == key);
     ASSERT_EQ(a.findLearned(key), route);
     ASSERT_EQ(route->bestPath()->route.name, key.name);
-    names.insert(key.name);
+    names.insert(std::string(key.name));
   }
   EXPECT_EQ(names.size(), static_cast<std::size_t>(kRoutes));
 

@@ -200,7 +200,9 @@ void upsertPathOf(const state::NodeState::LearnedRoute* route, state::LearnedPat
 void removeAllPathsOf(const state::NodeState& state, const std::string& peer,
                       state::StateDelta& delta) {
   for (const auto& [key, route] : state.learned()) {
-    removePathOf(key, *route, peer, delta);
+    if (route->path(peer) != nullptr) {
+      removePathOf(key.owned(), *route, peer, delta);
+    }
   }
 }
 

@@ -144,7 +144,7 @@ PhaseOneResult onFlush(const state::NodeState& s, const control::ev::PeerFlush& 
 template <class F> void forEachPathOf(const state::NodeState& s, const std::string& peer, F f) {
   for (const auto& [key, route] : s.learned()) {
     if (const state::LearnedPath* path = route->path(peer)) {
-      f(key, *path);
+      f(key.owned(), *path);
     }
   }
 }
