@@ -77,15 +77,6 @@ NodeState::LearnedRoutes::const_iterator NodeState::LearnedRoutes::end() const {
   return const_iterator(slots_.end());
 }
 
-NodeState::LearnedRoutes::const_iterator
-NodeState::LearnedRoutes::find(const RouteKeyView& key) const {
-  return const_iterator(slots_.find(Probe{key, hashOf(key)}));
-}
-
-NodeState::LearnedRoutes::const_iterator NodeState::LearnedRoutes::find(const RouteKey& key) const {
-  return find(RouteKeyView{key.name, key.origin_node});
-}
-
 void NodeState::LearnedRoutes::prefetch(std::size_t hash) const {
   if (auto it = slots_.find(HashProbe{hash}); it != slots_.end()) {
     __builtin_prefetch(it->record.get());
@@ -136,24 +127,18 @@ const LearnedPath* NodeState::LearnedRoute::path(const std::string& peer) const 
 }
 
 const NodeState::Paths* NodeState::findCandidates(const RouteKey& key) const {
-  auto it = learned_.find(key);
-  return it == learned_.end() || it->second->paths.empty() ? nullptr : &it->second->paths;
+  const LearnedRoute* route = findLearned(key);
+  return route == nullptr || route->paths.empty() ? nullptr : &route->paths;
 }
 
 const LearnedPath* NodeState::findPath(const std::string& peer, const RouteKey& key) const {
-  auto it = learned_.find(key);
-  if (it == learned_.end()) {
-    return nullptr;
-  }
-  return it->second->path(peer);
+  const LearnedRoute* route = findLearned(key);
+  return route == nullptr ? nullptr : route->path(peer);
 }
 
 const LearnedPath* NodeState::findBest(const RouteKey& key) const {
-  auto it = learned_.find(key);
-  if (it == learned_.end()) {
-    return nullptr;
-  }
-  return it->second->bestPath();
+  const LearnedRoute* route = findLearned(key);
+  return route == nullptr ? nullptr : route->bestPath();
 }
 
 std::vector<RouteKey> NodeState::learnedKeysSorted() const {

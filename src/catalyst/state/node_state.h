@@ -186,8 +186,6 @@ public:
     static std::size_t hashOf(const RouteKeyView& key) {
       return RouteKeyHash::of(key.name, key.origin_node);
     }
-    const_iterator find(const RouteKeyView& key) const;
-    const_iterator find(const RouteKey& key) const;
     // The record for `key` (hashOf(key)), or nullptr.
     const LearnedRoute* findRecord(const RouteKeyView& key, std::size_t hash) const {
       auto it = slots_.find(Probe{key, hash});

@@ -22,8 +22,7 @@ PathChanges::Touched& PathChanges::touch(const state::RouteKey& key) {
     return entries_[it->second].touched;
   }
   Entry& e = entries_.emplace_back(Entry{key, {}});
-  auto learned = state_.learned().find(key);
-  e.touched.before = learned == state_.learned().end() ? nullptr : &*learned->second;
+  e.touched.before = state_.findLearned(key);
   return e.touched;
 }
 
